@@ -1,0 +1,117 @@
+"""What constructions yield and return, and the regression loop they share."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Generator
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import Resolved
+from ..errors import ConstructionError
+from ..losses import sigma
+from ..patterns import grid_points
+from ..surface import Direction, grid_array, surface
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One progress report. ``surface`` is a measured train surface (numpy copy) or None."""
+
+    step: int
+    total: int
+    reg_loss: float
+    elapsed: float
+    phase: str = "regression"
+    surface: np.ndarray | None = None
+    message: str = ""
+
+
+@dataclass
+class Construction:
+    """theta_0 (``model``, on the run's device), its directions and what the run measured."""
+
+    resolved: Resolved
+    model: nn.Sequential
+    directions: list[Direction]
+    alpha_range: list[list[float]]
+    target: np.ndarray            # T on the evaluation grid, loss units; (heads,)+(G,)*z if rgb
+    layers: list[dict]
+    timings: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)  # theorem-specific figures (e.g. baseline)
+
+    @property
+    def config(self):
+        return self.resolved.config
+
+    @property
+    def heads(self) -> int:
+        return self.resolved.heads
+
+
+def target_grid(resolved: Resolved) -> np.ndarray:
+    return resolved.loss_range.apply(resolved.pattern.grid(resolved.config.grid))
+
+
+def sample_targets(resolved: Resolved, rng: np.random.Generator, n: int):
+    """Uniform alpha in [0,1]^z and T(alpha) (n, heads) in loss units."""
+    alpha = rng.random((n, resolved.config.z))
+    vals = resolved.pattern.evaluate(alpha)
+    vals = vals[:, None] if vals.ndim == 1 else vals
+    return alpha, resolved.loss_range.apply(vals)
+
+
+def measured_train_surface(resolved: Resolved, model, directions) -> np.ndarray:
+    X, y = resolved.dataset.split("train")
+    cfg = resolved.config
+    return surface(model, directions, X, y, cfg.grid, classes=resolved.dataset.classes,
+                   heads=resolved.heads, loss=cfg.loss, device=cfg.device)
+
+
+def snapshot_due(step: int, total: int, every: int) -> bool:
+    return every > 0 and (step % every == 0 or step == total)
+
+
+def regression(resolved: Resolved, params: list[nn.Parameter],
+               loss_fn: Callable[[np.random.Generator], torch.Tensor],
+               snapshot: Callable[[], np.ndarray | None],
+               ) -> Generator[Frame, None, dict]:
+    """Adam with a one-cycle schedule on ``loss_fn``; yields a frame every step."""
+    cfg = resolved.config
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
+                                                pct_start=0.05)
+    rng = np.random.default_rng(cfg.seed)
+    start = time.perf_counter()
+    last = math.nan
+    for step in range(1, cfg.steps + 1):
+        loss = loss_fn(rng)
+        last = float(loss.detach())
+        if not math.isfinite(last):
+            raise ConstructionError(
+                f"the regression diverged: its loss became {last} at step {step}. Try a lower "
+                f"learning rate (now {cfg.lr:g}) or another activation.")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        snap = snapshot() if snapshot_due(step, cfg.steps, cfg.snapshot_every) else None
+        yield Frame(step, cfg.steps, last, time.perf_counter() - start, surface=snap)
+    return {"regression_s": time.perf_counter() - start, "steps": cfg.steps,
+            "final_regression_loss": last}
+
+
+def sigma_fit_loss(logits: torch.Tensor, targets: torch.Tensor, resolved: Resolved,
+                   marginal: torch.Tensor) -> torch.Tensor:
+    """Mean of ((sigma(g(alpha)) - T(alpha)) / (high - low))^2 over the batch and heads."""
+    k = resolved.dataset.classes
+    s = sigma(logits.reshape(len(logits), resolved.heads, k), marginal, resolved.config.loss)
+    return (((s - targets) / resolved.loss_range.span) ** 2).mean()
+
+
+__all__ = ["Construction", "Frame", "grid_array", "grid_points", "measured_train_surface",
+           "regression", "sample_targets", "sigma_fit_loss", "target_grid"]
