@@ -137,7 +137,10 @@ def save_bundle(out: str | os.PathLike, con, measurement, metrics: dict,
     out = Path(out)
     _check_out(out, overwrite)
     meta = construction_json(con)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent or "."))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent or "."))
+    except OSError as exc:
+        raise LossPatternError(f"cannot write to {out.parent}: {exc.strerror}") from exc
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in con.model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"))

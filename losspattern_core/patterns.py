@@ -184,6 +184,7 @@ def _open_image(path: Path, rgb: bool) -> np.ndarray:
     if size > MAX_FILE_BYTES:
         raise PatternError(f"image {path} is {size / 2**20:.0f} MiB; the limit is "
                            f"{MAX_FILE_BYTES // 2**20} MiB")
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check the size ourselves
     try:
         with Image.open(path) as im:  # reads the header only
             w, h = im.size
@@ -203,6 +204,8 @@ def _open_image(path: Path, rgb: bool) -> np.ndarray:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise PatternError(f"cannot read {path.name} as an image: {exc}") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     if min(arr.shape[:2]) < 2:
         raise PatternError(f"image {path.name} is too small ({arr.shape[1]}x{arr.shape[0]})")
     return arr

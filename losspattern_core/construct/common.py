@@ -76,15 +76,26 @@ def snapshot_due(step: int, total: int, every: int) -> bool:
     return every > 0 and (step % every == 0 or step == total)
 
 
+def warmup_cosine(steps: int, warmup: float = 0.05, final: float = 0.01):
+    """Linear warm-up over 5% of the steps, then cosine decay to 1% of the peak rate."""
+    warm = max(1, int(warmup * steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        t = (step - warm) / max(1, steps - warm)
+        return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+    return factor
+
+
 def regression(resolved: Resolved, params: list[nn.Parameter],
                loss_fn: Callable[[np.random.Generator], torch.Tensor],
                snapshot: Callable[[], np.ndarray | None],
                ) -> Generator[Frame, None, dict]:
-    """Adam with a one-cycle schedule on ``loss_fn``; yields a frame every step."""
+    """Adam with warm-up and cosine decay on ``loss_fn``; yields a frame every step."""
     cfg = resolved.config
     opt = torch.optim.Adam(params, lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
-                                                pct_start=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(cfg.steps))
     rng = np.random.default_rng(cfg.seed)
     start = time.perf_counter()
     last = math.nan

@@ -1,0 +1,117 @@
+"""Structural truths of the Theorem 1 construction, measured on the real digits data."""
+
+import numpy as np
+import pytest
+import torch
+
+from losspattern_core.losses import sigma
+from losspattern_core.surface import evaluate_points, naive_surface, outputs_at, range_points
+
+
+def test_first_layer_weights_are_zero_and_directions_one_hot(tiny_t1):
+    con, *_ = tiny_t1
+    assert torch.count_nonzero(con.model[0].weight) == 0
+    for i, d in enumerate(con.directions):
+        delta = d.delta(con.model)
+        assert list(delta) == ["0.bias"]
+        v = delta["0.bias"]
+        assert torch.count_nonzero(v) == 1 and v[i] == 1.0 and float(v.norm()) == 1.0
+
+
+def test_outputs_identical_for_every_input(tiny_t1):
+    con, *_ = tiny_t1
+    X, _ = con.resolved.dataset.split("train")
+    for alpha in ([0.1, 0.9], [0.5, 0.5], [1.0, 0.0]):
+        out = outputs_at(con.model, con.directions, X, alpha)
+        assert float((out - out[:1]).abs().max()) == 0.0
+
+
+def test_measured_loss_equals_sigma_from_label_counts(tiny_t1):
+    con, m, *_ = tiny_t1
+    ds = con.resolved.dataset
+    X, _ = ds.split("train")
+    pi = torch.as_tensor(ds.marginal("train"), dtype=torch.float64)
+    alphas = range_points(con.config.grid, 2)
+    for j in (0, 17, 77, len(alphas) - 1):
+        logits = outputs_at(con.model, con.directions, X[:1], alphas[j]).double()[0]
+        expected = float(sigma(logits, pi, "cross_entropy"))
+        got = m.surfaces["train"].ravel()[j]
+        assert abs(got - expected) <= 1e-5 * abs(expected)
+
+
+def test_loss_never_below_entropy_and_accuracy_is_chance(tiny_t1):
+    con, m, metrics, _ = tiny_t1
+    h = con.resolved.dataset.entropy("train")
+    assert m.surfaces["train"].min() >= h - 1e-6
+    pp = metrics["pattern_points"]
+    assert pp["output_variance_max"] == 0.0
+    assert pp["accuracy_max_over_points"] <= pp["majority_class_share"] + 1e-12
+
+
+def test_exact_surface_equals_naive_loop(tiny_t1):
+    con, m, *_ = tiny_t1
+    for split in ("train", "test"):
+        X, y = con.resolved.dataset.split(split)
+        alphas = range_points(con.config.grid, 2)
+        naive = naive_surface(con.model, con.directions, X, y, alphas, classes=10)[:, 0]
+        ours = m.surfaces[split].ravel()
+        assert np.max(np.abs(ours - naive) / np.abs(naive)) <= 1e-5
+
+
+def test_transfer_gap_is_predicted_by_label_marginals(tiny_t1):
+    _, _, metrics, _ = tiny_t1
+    t = metrics["transfer"]
+    assert t["max_abs_gap"] > 0  # digits' split differs slightly in marginal
+    assert t["max_abs_gap_minus_prediction"] < 1e-6
+
+
+def test_frames_stream_measured_snapshots(tiny_t1):
+    con, m, _, frames = tiny_t1
+    assert [f.step for f in frames] == list(range(1, 301))
+    snaps = [f for f in frames if f.surface is not None]
+    assert [f.step for f in snaps] == [100, 200, 300]
+    np.testing.assert_allclose(snaps[-1].surface, m.surfaces["train"], rtol=1e-6)
+
+
+def test_regression_learns_the_pattern(tiny_t1):
+    con, m, metrics, frames = tiny_t1
+    assert frames[-1].reg_loss < frames[0].reg_loss / 10
+    assert metrics["train"]["psnr_db"] > 15
+
+
+def test_same_seed_same_numbers():
+    from losspattern_core.config import ConstructionConfig, validate
+    from losspattern_core.construct import construct, drive
+
+    cfg = ConstructionConfig(pattern="rings", steps=20, width=16, grid=8, batch=128,
+                             snapshot_every=0)
+    a = drive(construct(validate(cfg)))
+    b = drive(construct(validate(cfg)))
+    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+
+
+def test_cancel_between_steps_stops_the_generator():
+    from losspattern_core.config import ConstructionConfig, validate
+    from losspattern_core.construct import construct
+
+    gen = construct(validate(ConstructionConfig(steps=1000, width=16, batch=64)))
+    seen = [next(gen).step for _ in range(3)]
+    gen.close()
+    assert seen == [1, 2, 3]
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_multi_point_evaluation_matches_naive_for_mse():
+    from losspattern_core.networks import NetworkSpec, build_mlp
+    from losspattern_core.surface import Direction
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 6)).astype(np.float32), rng.integers(0, 4, 50)
+    net = build_mlp(NetworkSpec(6, 4, 2, 8, "tanh"))
+    dirs = [Direction("0.bias", 1), Direction("2.weight", 5, 0.3)]
+    pts = rng.random((7, 2))
+    ours, _ = evaluate_points(net, dirs, X, y, pts, classes=4, loss="mse")
+    ref = naive_surface(net, dirs, X, y, pts, classes=4, loss="mse")
+    np.testing.assert_allclose(ours, ref, rtol=1e-5)
