@@ -20,7 +20,6 @@ import numpy as np
 from .errors import DatasetError
 
 FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
-TEST_FRACTION = 0.2
 SPLIT_SEED = 20191216  # fixed: a dataset's split never changes between runs
 
 
@@ -66,8 +65,10 @@ class Dataset:
         return int(self.X.shape[1])
 
     def summary(self) -> str:
+        unused = len(self.y) - len(self.train_idx) - len(self.test_idx)
         return (
-            f"{self.name}: {len(self.train_idx)} train / {len(self.test_idx)} test, "
+            f"{self.name}: {len(self.train_idx)} train / {len(self.test_idx)} test"
+            f"{f' ({unused} unused to keep the marginals equal)' if unused else ''}, "
             f"{self.n_features} features, {self.classes} classes, H(pi_train) = "
             f"{self.entropy('train'):.4f} nats"
         )
@@ -79,25 +80,31 @@ def label_entropy(counts: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def stratified_split(y: np.ndarray, classes: int, test_fraction: float = TEST_FRACTION,
+def stratified_split(y: np.ndarray, classes: int, test_parts: int = 1, train_parts: int = 4,
                      seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Split keeping class proportions as equal as integers allow (largest remainder).
+    """A split whose train and test label marginals are exactly equal.
 
-    The surface on a split depends on the data only through its label marginal, so an
-    unbalanced split would move the test surface by sum_k dpi_k * l(p, k).
+    The surface on a split depends on the data only through its label marginal, so any
+    difference would move the test surface by sum_k dpi_k * l(p, k) (Observation 1). Each
+    class k contributes train_parts * m_k samples to train and test_parts * m_k to test, with
+    m_k = floor(n_k / (train_parts + test_parts)); at most parts - 1 samples per class are left
+    unused. Classes too small for that fall back to rounding (marginals then differ slightly).
     """
     rng = np.random.default_rng(seed)
+    parts = test_parts + train_parts
     counts = np.bincount(y, minlength=classes)
-    n_test = int(round(test_fraction * len(y)))
-    exact = counts * n_test / len(y)
-    take = np.floor(exact).astype(int)
-    order = np.argsort(-(exact - take), kind="stable")
-    take[order[: n_test - take.sum()]] += 1
+    present = counts > 0
+    if (counts[present] >= parts).all():
+        take_test = counts // parts * test_parts
+        take_train = counts // parts * train_parts
+    else:
+        take_test = np.rint(counts * test_parts / parts).astype(int)
+        take_train = counts - take_test
     train, test = [], []
     for k in range(classes):
         idx = rng.permutation(np.flatnonzero(y == k))
-        test.append(idx[: take[k]])
-        train.append(idx[take[k]:])
+        test.append(idx[: take_test[k]])
+        train.append(idx[take_test[k]: take_test[k] + take_train[k]])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
