@@ -1,0 +1,164 @@
+"""Menus, toolbar, shortcuts and the export actions of the main window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QStyle
+
+from . import messages
+from .export_dialog import PngExportDialog
+from .exporting import (
+    ExportError,
+    export_bundle,
+    export_surfaces,
+    render_graphics,
+    save_qimage,
+    save_rgba,
+)
+
+VIEW_HEATMAPS, VIEW_3D, VIEW_CURVES, VIEW_RUN = ("heatmaps", "3-D surface", "curves (z = 1)",
+                                                  "regression-loss curve")
+
+
+def export_view_png(window, view: str, path: str | Path, size: tuple[int, int]) -> Path:
+    """Write one view as a PNG of ``size`` (W, H); the 3-D view is rendered offscreen."""
+    if view == VIEW_3D:
+        return save_rgba(path, window.surface3d.render(size))
+    widget = {VIEW_HEATMAPS: window.heatmaps.widget_for_export(),
+              VIEW_CURVES: window.curves.widget_for_export(),
+              VIEW_RUN: window.run_panel.plot}[view]
+    return save_qimage(path, render_graphics(widget, size))
+
+
+def _need_result(window) -> bool:
+    if window.result is None:
+        messages.error(window, "Nothing to export yet",
+                       "Run a construction first: surfaces and bundles come from a finished run.")
+        return False
+    return True
+
+
+def _default_name(window, what: str) -> str:
+    cfg = window.config()
+    return f"{Path(cfg.pattern).stem}-{cfg.dataset.split(':')[0]}-{what}-" \
+           f"{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def export_png_interactive(window) -> None:
+    current = {0: VIEW_HEATMAPS, 1: VIEW_3D, 2: VIEW_CURVES}.get(window.tabs.currentIndex())
+    views = [VIEW_HEATMAPS, VIEW_3D, VIEW_CURVES, VIEW_RUN]
+    dlg = PngExportDialog(views, current, window)
+    if not dlg.exec():
+        return
+    view, size = dlg.choice()
+    path, _ = QFileDialog.getSaveFileName(
+        window, "Save PNG", str(Path.home() / (_default_name(window, view.split()[0]) + ".png")),
+        "PNG image (*.png)")
+    if not path:
+        return
+    if not path.lower().endswith(".png"):
+        path += ".png"
+    try:
+        out = export_view_png(window, view, path, size)
+    except ExportError as exc:
+        messages.error(window, "Export failed", str(exc))
+        return
+    window.statusBar().showMessage(f"saved {out}", 5000)
+
+
+def export_surfaces_interactive(window) -> None:
+    if not _need_result(window):
+        return
+    folder = QFileDialog.getExistingDirectory(window, "Folder for target.npy, surface_*.npy "
+                                              "and surfaces.csv", str(Path.home()))
+    if not folder:
+        return
+    try:
+        files = export_surfaces(folder, window.result)
+    except ExportError as exc:
+        messages.error(window, "Export failed", str(exc))
+        return
+    window.statusBar().showMessage(f"saved {len(files)} files to {folder}", 5000)
+
+
+def export_bundle_interactive(window) -> None:
+    if not _need_result(window):
+        return
+    path, _ = QFileDialog.getSaveFileName(
+        window, "Save the construction bundle (a folder)",
+        str(Path.home() / _default_name(window, "bundle")), "Bundle folder (*)")
+    if not path:
+        return
+    overwrite = False
+    if Path(path).exists():
+        if not messages.confirm(window, "Replace?", f"{path} exists. Replace it?"):
+            return
+        overwrite = True
+    try:
+        out = export_bundle(path, window.result, overwrite=overwrite)
+    except ExportError as exc:
+        messages.error(window, "Export failed", str(exc))
+        return
+    window.statusBar().showMessage(f"bundle saved to {out} (check it: losspattern verify "
+                                   f"{out})", 8000)
+
+
+def install_actions(window) -> dict[str, QAction]:
+    style = window.style()
+
+    def act(name, text, shortcut=None, slot=None, icon=None, tip=""):
+        a = QAction(text, window)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            a.setIcon(style.standardIcon(icon))
+        a.setToolTip(tip or text)
+        a.setStatusTip(tip or text)
+        if slot:
+            a.triggered.connect(slot)
+        window.addAction(a)
+        return name, a
+
+    acts = dict([
+        act("open", "&Open image…", "Ctrl+O", window.pattern_panel.open_dialog,
+            QStyle.SP_DialogOpenButton, "Open an image as the pattern (or drop one on the window)"),
+        act("start", "&Start", "Ctrl+R", window.start_run, QStyle.SP_MediaPlay,
+            "Start the construction (Ctrl+R)"),
+        act("cancel", "&Cancel", "Esc", window.cancel_run, QStyle.SP_MediaStop,
+            "Cancel the run (Esc)"),
+        act("png", "&PNG of a view…", "Ctrl+Shift+E", lambda: export_png_interactive(window),
+            QStyle.SP_DesktopIcon, "Save a view as PNG at a chosen size"),
+        act("surfaces", "S&urfaces (.npy, .csv)…", None,
+            lambda: export_surfaces_interactive(window), QStyle.SP_FileDialogListView,
+            "Save target and measured surfaces as .npy and .csv"),
+        act("bundle", "Construction &bundle…", "Ctrl+E", lambda: export_bundle_interactive(window),
+            QStyle.SP_DialogSaveButton, "Save the construction bundle (weights, split, surfaces) "
+            "that anyone can verify with plain PyTorch (Ctrl+E)"),
+        act("quit", "&Quit", "Ctrl+Q", window.close),
+    ])
+    acts["cancel"].setEnabled(False)
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(acts["open"])
+    file_menu.addSeparator()
+    file_menu.addAction(acts["quit"])
+    run_menu = bar.addMenu("&Run")
+    run_menu.addAction(acts["start"])
+    run_menu.addAction(acts["cancel"])
+    export_menu = bar.addMenu("&Export")
+    for key in ("bundle", "surfaces", "png"):
+        export_menu.addAction(acts[key])
+    tb = window.addToolBar("Main")
+    tb.setObjectName("main-toolbar")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+    for key in ("open", "start", "cancel"):
+        tb.addAction(acts[key])
+    tb.addSeparator()
+    for key in ("bundle", "surfaces", "png"):
+        tb.addAction(acts[key])
+    return acts

@@ -1,0 +1,255 @@
+"""Runs constructions on a worker thread: cancel flag, stale-frame filter, repaint coalescing.
+
+The worker is a QObject moved to a QThread. It iterates the core generator itself, so every
+``yield`` is a cancellation point: ``cancel()`` sets a ``threading.Event`` that the loop checks
+between steps (a queued "stop" signal would never be delivered to a thread stuck in a loop, and
+``QThread.terminate()`` is never used). Every signal carries the run id; the controller drops
+anything from a run that is no longer current, so a cancelled run cannot paint over a new one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from losspattern_core.config import ConstructionConfig, validate
+from losspattern_core.construct import construct
+from losspattern_core.errors import LossPatternError
+from losspattern_core.metrics import construction_metrics, measure_surfaces
+
+BATCH_SECONDS = 1 / 60   # the worker hands frames over at most this often (or with a surface)
+PAINT_2D_MS = 33         # ~30 Hz for progress, curve and heatmaps
+
+
+@dataclass
+class RunResult:
+    """What a finished run hands to the views and the export actions."""
+
+    run_id: int
+    construction: object   # losspattern_core Construction
+    measurement: object    # losspattern_core Measurement
+    metrics: dict
+    seconds: float
+
+
+class _Worker(QObject):
+    frames = Signal(int, list)          # run id, [Frame, ...] (all frames, batched)
+    phase = Signal(int, str)            # run id, human-readable phase
+    finished = Signal(int, object)      # run id, RunResult
+    failed = Signal(int, str)           # run id, message
+    cancelled = Signal(int)
+    done = Signal()                     # always last: lets the thread quit
+
+    def __init__(self, run_id: int, config: ConstructionConfig, cancel: threading.Event,
+                 resolved=None):
+        super().__init__()
+        self.run_id, self.config, self.cancel, self.resolved = run_id, config, cancel, resolved
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except LossPatternError as exc:
+            self.failed.emit(self.run_id, str(exc))
+        except Exception as exc:  # a bug, not a user error: keep the traceback for the log
+            traceback.print_exc()
+            self.failed.emit(self.run_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.done.emit()
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        self.phase.emit(self.run_id, "validating settings and loading data")
+        resolved = self.resolved or validate(self.config)
+        gen = construct(resolved)
+        batch, last_emit = [], time.perf_counter()
+        try:
+            while True:
+                if self.cancel.is_set():
+                    self.cancelled.emit(self.run_id)
+                    return
+                try:
+                    frame = next(gen)
+                except StopIteration as stop:
+                    con = stop.value
+                    break
+                batch.append(frame)
+                now = time.perf_counter()
+                if frame.surface is not None or now - last_emit >= BATCH_SECONDS:
+                    self.frames.emit(self.run_id, batch)
+                    batch, last_emit = [], now
+        finally:
+            gen.close()
+        if batch:
+            self.frames.emit(self.run_id, batch)
+        if self.cancel.is_set():
+            self.cancelled.emit(self.run_id)
+            return
+        self.phase.emit(self.run_id, "measuring train and test surfaces")
+        measurement = measure_surfaces(con)
+        if self.cancel.is_set():
+            self.cancelled.emit(self.run_id)
+            return
+        metrics = construction_metrics(con, measurement)
+        self.finished.emit(self.run_id, RunResult(self.run_id, con, measurement, metrics,
+                                                  time.perf_counter() - t0))
+
+
+class RunController(QObject):
+    """Starts and cancels runs; re-emits only the current run's signals, coalesced.
+
+    Signals: ``progress(frame)`` (latest frame, ~30 Hz), ``losses(steps, values)`` (every
+    regression loss so far, ~30 Hz), ``surface(step, array)`` (latest streamed train surface),
+    ``phase(text)``, ``finished(RunResult)``, ``failed(message)``, ``cancelled()``,
+    ``running_changed(bool)``.
+    """
+
+    progress = Signal(object)
+    losses = Signal(object, object)
+    surface = Signal(int, object)
+    phase = Signal(str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    running_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._run_id = 0
+        self._current: int | None = None
+        self._threads: dict[int, tuple[QThread, _Worker, threading.Event]] = {}
+        self._steps: list[int] = []
+        self._values: list[float] = []
+        self._pending_frame = None
+        self._pending_surface = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(PAINT_2D_MS)
+        self._timer.timeout.connect(self._flush)
+        self.config: ConstructionConfig | None = None
+
+    # --- public API ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._current is not None
+
+    @property
+    def run_id(self) -> int | None:
+        return self._current
+
+    def live_threads(self) -> int:
+        return sum(1 for t, _, _ in self._threads.values() if t.isRunning())
+
+    def start(self, config: ConstructionConfig, resolved=None) -> int:
+        """Cancel any current run and start a new one; returns its id."""
+        self.cancel()
+        self._run_id += 1
+        rid = self._run_id
+        self._current, self.config = rid, config
+        self._steps, self._values = [], []
+        self._pending_frame = self._pending_surface = None
+        event = threading.Event()
+        thread = QThread()
+        thread.setObjectName(f"losspattern-run-{rid}")
+        worker = _Worker(rid, config, event, resolved)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.frames.connect(self._on_frames)
+        worker.phase.connect(self._on_phase)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.done.connect(thread.quit)
+        thread.finished.connect(lambda rid=rid: self._reap(rid))
+        self._threads[rid] = (thread, worker, event)
+        thread.start()
+        self._timer.start()
+        self.running_changed.emit(True)
+        return rid
+
+    def cancel(self) -> None:
+        """Ask the current run to stop at its next step; its late frames are ignored."""
+        if self._current is None:
+            return
+        entry = self._threads.get(self._current)
+        if entry is not None:
+            entry[2].set()
+        self._end_current()
+        self.cancelled.emit()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel everything and join every thread (window close). True if all stopped."""
+        self.cancel()
+        ok = True
+        for thread, _, event in list(self._threads.values()):
+            event.set()
+            thread.quit()
+            ok = thread.wait(timeout_ms) and ok
+        self._timer.stop()
+        return ok
+
+    # --- worker signals (GUI thread) ------------------------------------------------------------
+    def _is_current(self, rid: int) -> bool:
+        return rid == self._current
+
+    @Slot(int, list)
+    def _on_frames(self, rid: int, frames: list) -> None:
+        if not self._is_current(rid):
+            return
+        for f in frames:
+            self._steps.append(f.step)
+            self._values.append(f.reg_loss)
+            if f.surface is not None:
+                self._pending_surface = (f.step, f.surface)
+        self._pending_frame = frames[-1]
+
+    @Slot(int, str)
+    def _on_phase(self, rid: int, text: str) -> None:
+        if self._is_current(rid):
+            self.phase.emit(text)
+
+    @Slot(int, object)
+    def _on_finished(self, rid: int, result: RunResult) -> None:
+        if not self._is_current(rid):
+            return
+        self._flush()
+        self._end_current()
+        self.finished.emit(result)
+
+    @Slot(int, str)
+    def _on_failed(self, rid: int, message: str) -> None:
+        if not self._is_current(rid):
+            return
+        self._flush()
+        self._end_current()
+        self.failed.emit(message)
+
+    @Slot(int)
+    def _on_cancelled(self, rid: int) -> None:
+        # cancel() already ended the run in the GUI thread; nothing stale may follow.
+        pass
+
+    def _end_current(self) -> None:
+        self._current = None
+        self._timer.stop()
+        self.running_changed.emit(False)
+
+    def _reap(self, rid: int) -> None:
+        # Drop our references on the next loop turn, never inside the thread's own signal.
+        entry = self._threads.get(rid)
+        if entry is not None:
+            entry[0].wait()
+            QTimer.singleShot(0, self, lambda: self._threads.pop(rid, None))
+
+    def _flush(self) -> None:
+        if self._pending_frame is not None:
+            frame, self._pending_frame = self._pending_frame, None
+            self.progress.emit(frame)
+            self.losses.emit(np.asarray(self._steps), np.asarray(self._values))
+        if self._pending_surface is not None:
+            (step, surf), self._pending_surface = self._pending_surface, None
+            self.surface.emit(step, surf)

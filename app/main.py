@@ -1,0 +1,98 @@
+"""Entry point: ``losspattern-gui`` / ``python -m app``.
+
+Options exist for tests and screenshots: ``--pattern --dataset --steps --grid --width
+--autostart --quit-when-done --no-settings``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="losspattern-gui", description="LossPattern desktop GUI")
+    p.add_argument("--pattern", help="built-in name, function[:opts] or image path")
+    p.add_argument("--dataset", help="dataset spec, e.g. digits")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--grid", type=int)
+    p.add_argument("--width", type=int)
+    p.add_argument("--autostart", action="store_true", help="start a run at once")
+    p.add_argument("--quit-when-done", action="store_true",
+                   help="exit when the run ends (0 finished, 1 failed or cancelled)")
+    p.add_argument("--no-settings", action="store_true",
+                   help="neither read nor write the remembered settings")
+    return p.parse_args(argv)
+
+
+def apply_args(window, args: argparse.Namespace) -> None:
+    if args.dataset:
+        window.dataset_panel.select(args.dataset)
+    if args.pattern:
+        window.pattern_panel.select(args.pattern)
+    values = {k: getattr(args, k) for k in ("steps", "grid", "width") if getattr(args, k)}
+    window.network_panel.set_values(values)
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """Refuse a bad --pattern/--dataset before any window opens (message for stderr)."""
+    from losspattern_core.datasets import load_dataset
+    from losspattern_core.errors import LossPatternError
+    from losspattern_core.patterns import load_pattern
+
+    try:
+        if args.dataset:
+            load_dataset(args.dataset)
+        if args.pattern:
+            load_pattern(args.pattern)
+    except LossPatternError as exc:
+        return str(exc)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = check_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("LossPattern")
+    app.setApplicationName("LossPattern")
+    app.setDesktopFileName("losspattern")
+    from . import messages
+    from .window import MainWindow
+
+    if args.quit_when_done:  # unattended: report on stderr instead of waiting on a dialog
+        messages.error = lambda parent, title, text: print(f"{title}: {text}", file=sys.stderr)
+
+    settings = QSettings()
+    if args.no_settings:
+        import tempfile
+
+        settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.IniFormat)
+    window = MainWindow(settings, restore=not args.no_settings)
+    apply_args(window, args)
+    window.show()
+    code = {"value": 0}
+    if args.quit_when_done:
+        def finish(value: int) -> None:
+            code["value"] = value
+            QTimer.singleShot(50, window.close)
+        window.controller.finished.connect(lambda _: finish(0))
+        window.controller.failed.connect(lambda _: finish(1))
+        window.controller.cancelled.connect(lambda: finish(1))
+    if args.autostart:
+        def autostart() -> None:
+            if window.start_run() is None and args.quit_when_done:
+                finish(1)
+        QTimer.singleShot(0, autostart)
+    rc = app.exec()
+    return code["value"] or rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

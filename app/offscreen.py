@@ -1,0 +1,89 @@
+"""Windowless rendering of a construction bundle to PNG (no Qt, no X server).
+
+    render_bundle("bundle_dir", "out.png", view="3d", size=(1200, 900))
+
+vispy's backend is fixed per process, so this module selects EGL (surfaceless Mesa) itself
+before creating any canvas and must never import Qt. ``losspattern render`` calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+VIEWS = ("3d", "heatmaps")
+
+
+def _use_egl() -> None:
+    os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    import vispy
+
+    vispy.use(app="egl")
+
+
+def _load(bundle_dir: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+    """Only the JSON and arrays that a picture needs (no model, nothing unpickled)."""
+    from losspattern_core.errors import BundleError
+
+    try:
+        meta = json.loads((bundle_dir / "construction.json").read_text())
+        target = np.load(bundle_dir / "target.npy", allow_pickle=False)
+        surfaces = {s: np.load(bundle_dir / f"surface_{s}.npy", allow_pickle=False)
+                    for s in ("train", "test")}
+    except FileNotFoundError as exc:
+        raise BundleError(f"{bundle_dir}: missing {Path(exc.filename).name}") from exc
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{bundle_dir}: unreadable bundle ({exc})") from exc
+    return meta, target, surfaces
+
+
+def render_bundle(bundle_dir: str | os.PathLike, out_png: str | os.PathLike, view: str = "3d",
+                  size: tuple[int, int] = (1200, 900), source: str = "train") -> Path:
+    """Render the bundle's surface (``view='3d'``) or its four heatmaps to ``out_png``."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    bundle_dir, out_png = Path(bundle_dir), Path(out_png)
+    meta, target, surfaces = _load(bundle_dir)
+    heads = int(meta.get("heads", 1))
+    if int(meta.get("z", 2)) < 2:
+        from losspattern_core.errors import BundleError
+
+        raise BundleError(f"{bundle_dir}: z = 1 has no surface to render; use the CLI figure")
+    _use_egl()
+    from .views.arrays import argmin_xy, plane, shared_levels
+
+    if view == "3d":
+        from .views.surface_scene import SurfaceScene
+
+        sc = SurfaceScene(size=size)
+        arrays = {"target": plane(target, heads),
+                  **{s: plane(a, heads) for s, a in surfaces.items()}}
+        levels = shared_levels(list(arrays.values()))
+        sc.update_data(arrays[source], levels, argmin_xy(arrays["target"])[:2])
+    else:
+        from .views.heatmap_scene import HeatmapScene
+
+        sc = HeatmapScene(size=size)
+        ds = meta.get("dataset", {})
+        titles = {"target": "target T",
+                  "train": f"measured train loss ({ds.get('name')}, {ds.get('n_train')} samples)",
+                  "test": f"measured test loss ({ds.get('name')}, {ds.get('n_test')} samples)",
+                  "error": "error: train - target"}
+        header = (f"Theorem {meta.get('theorem')}: pattern '{meta.get('pattern', {}).get('name')}'"
+                  f" on {ds.get('name')}")
+        sc.set_data(target, surfaces, heads, titles, header)
+    image = sc.render(size)
+    from PIL import Image
+
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_png.with_name(f".{out_png.name}.partial")
+    try:
+        Image.fromarray(np.ascontiguousarray(image[..., :3])).save(tmp, format="PNG")
+        os.replace(tmp, out_png)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_png

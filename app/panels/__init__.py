@@ -1,0 +1,1 @@
+"""Side panels: pattern, dataset, network, run and metrics (each a small QWidget)."""

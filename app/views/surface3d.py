@@ -1,0 +1,150 @@
+"""The 3-D surface tab: a SurfaceScene canvas plus "show" and colormap choosers.
+
+Repaints are throttled (mesh updates cost ~60 ms on a software renderer): new data is kept and
+applied by a timer at most every PAINT_3D_MS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .arrays import argmin_xy, plane
+from .surface_scene import COLORMAPS, SurfaceScene
+
+PAINT_3D_MS = 150
+SOURCES = ("target", "train", "test")
+
+
+def use_qt_backend() -> None:
+    """Select vispy's PySide6 backend (once per process, before any canvas exists)."""
+    import vispy
+
+    vispy.use(app="pyside6")
+
+
+class SurfaceView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        use_qt_backend()
+        self.scene = SurfaceScene(size=(640, 480), show=False)
+        self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
+        self.levels = (0.0, 1.0)
+        self.source = QComboBox()
+        self.source.addItems(["target T", "measured train loss", "measured test loss"])
+        self.source.setCurrentIndex(1)
+        self.source.currentIndexChanged.connect(lambda _: self._schedule())
+        self.cmap = QComboBox()
+        self.cmap.addItems(COLORMAPS)
+        self.cmap.currentTextChanged.connect(self.scene.set_colormap)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.source)
+        bar.addWidget(QLabel("Colours:"))
+        bar.addWidget(self.cmap)
+        bar.addWidget(self.caption, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(bar)
+        lay.addWidget(self.scene.canvas.native, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PAINT_3D_MS)
+        self._timer.timeout.connect(self._apply)
+        self._drawn = False
+        self.scene.canvas.events.draw.connect(self._on_draw)
+
+    def _on_draw(self, event=None) -> None:
+        self._drawn = True
+
+    def current_source(self) -> str:
+        return SOURCES[self.source.currentIndex()]
+
+    def set_source(self, name: str) -> None:
+        self.source.setCurrentIndex(SOURCES.index(name))
+
+    def update_data(self, name: str, arr: np.ndarray | None, heads: int = 1,
+                    levels: tuple[float, float] | None = None) -> None:
+        self.arrays[name] = None if arr is None else plane(arr, heads)
+        if levels is not None:
+            self.levels = levels
+        self._schedule()
+
+    def set_levels(self, levels: tuple[float, float]) -> None:
+        self.levels = levels
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Apply pending data now (before an export)."""
+        self._timer.stop()
+        self._apply()
+
+    def _apply(self) -> None:
+        name = self.current_source()
+        arr = self.arrays[name]
+        if arr is None and name != "target":
+            arr, name = self.arrays["target"], "target"
+        if arr is None or arr.shape[1] < 2:
+            self.caption.setText("nothing to show yet")
+            return
+        target = self.arrays["target"]
+        marker = argmin_xy(target)[:2] if target is not None and target.shape == arr.shape \
+            else argmin_xy(arr)[:2]
+        self.scene.update_data(arr, self.levels, marker)
+        what = {"target": "target T", "train": "measured train loss",
+                "test": "measured test loss"}[name]
+        self.caption.setText(f"{what}; red dot: the pattern's minimum "
+                             f"(α1 = {marker[0]:.2f}, α2 = {marker[1]:.2f}). Drag to rotate, "
+                             f"scroll to zoom.")
+
+    def _wait_first_draw(self, timeout_s: float = 2.0) -> None:
+        """A just-shown GL widget creates its context on its first paint: wait for it."""
+        import time
+
+        end = time.monotonic() + timeout_s
+        QApplication.processEvents()
+        while not self._drawn and time.monotonic() < end and self.isVisible():
+            self.scene.canvas.update()
+            QApplication.processEvents()
+            time.sleep(0.01)
+
+    def render(self, size: tuple[int, int]) -> np.ndarray:
+        """Draw at ``size`` offscreen. A GL widget on a hidden tab has no context yet, so the
+        tab is brought forward for the render and put back afterwards."""
+        self.flush()
+        restore = []
+        w = self
+        while w.parentWidget() is not None:
+            parent = w.parentWidget()
+            if isinstance(parent, QStackedWidget) and parent.currentWidget() is not w:
+                restore.append((parent, parent.currentWidget()))
+                parent.setCurrentWidget(w)
+            w = parent
+        self._wait_first_draw()
+        native = self.scene.canvas.native
+        old = native.size()
+        try:
+            # vispy draws a wrong region when the FBO size differs from the canvas size, so the
+            # canvas itself takes the export size for the render and gets its own size back.
+            native.resize(int(size[0]), int(size[1]))
+            QApplication.processEvents()
+            return self.scene.render(None)
+        finally:
+            native.resize(old)
+            for stack, widget in reversed(restore):
+                stack.setCurrentWidget(widget)

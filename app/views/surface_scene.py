@@ -1,0 +1,106 @@
+"""A 3-D loss surface as a plain vispy canvas wrapper (no Qt: also used by ``app.offscreen``).
+
+The wrapper owns a SceneCanvas with a SurfacePlot, a TurntableCamera and a marker at the
+pattern's minimum; ``update_data`` takes a (G, G) array (axis 0 = alpha_1 = x, axis 1 =
+alpha_2 = y). Heights are drawn relative to the shared colour scale so that target, train and
+test surfaces keep the same vertical scale when you switch between them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+HEIGHT = 0.55          # drawn height of the whole colour scale, in units of the [0,1] square
+COLORMAPS = ("viridis", "magma", "coolwarm", "grays", "hot")
+
+
+class SurfaceScene:
+    def __init__(self, canvas=None, size=(640, 480), show=False, bgcolor="white",
+                 cmap: str = "viridis"):
+        from vispy import scene
+
+        self._scene = scene
+        self.canvas = canvas or scene.SceneCanvas(keys=None, size=size, show=show,
+                                                  bgcolor=bgcolor)
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.TurntableCamera(fov=35, elevation=30, azimuth=-25,
+                                                 distance=2.4, center=(0.5, 0.5, 0.15))
+        self.cmap_name = cmap
+        self.levels = (0.0, 1.0)
+        self.data: np.ndarray | None = None
+        self.marker_xy: tuple[float, float] | None = None
+        self.surface = None
+        self.marker = scene.visuals.Markers(parent=self.view.scene)
+        self.marker.visible = False
+        self._frame(scene)
+
+    def _frame(self, scene) -> None:
+        """A floor square with labelled axes, so direction 1 and 2 can be told apart."""
+        sq = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]], np.float32)
+        scene.visuals.Line(sq, color=(0.55, 0.55, 0.55, 1), parent=self.view.scene)
+        scene.visuals.Line(np.array([[0, 0, 0], [1.1, 0, 0]], np.float32), color="red",
+                           width=2, parent=self.view.scene)
+        scene.visuals.Line(np.array([[0, 0, 0], [0, 1.1, 0]], np.float32), color="green",
+                           width=2, parent=self.view.scene)
+        scene.visuals.Text("α1", pos=(1.17, 0, 0), color="red", font_size=12,
+                           parent=self.view.scene)
+        scene.visuals.Text("α2", pos=(0, 1.17, 0), color="green", font_size=12,
+                           parent=self.view.scene)
+
+    # --- data --------------------------------------------------------------------------------
+    def update_data(self, arr2d: np.ndarray, levels: tuple[float, float] | None = None,
+                    marker_xy: tuple[float, float] | None = None) -> None:
+        """Show a (G, G) surface; ``levels`` is the colour (and height) scale."""
+        arr = np.asarray(arr2d, dtype=np.float32)
+        if arr.ndim != 2 or min(arr.shape) < 2:
+            raise ValueError(f"surface needs a (G, G) array, got shape {arr.shape}")
+        self.data = arr
+        if levels is not None:
+            self.levels = (float(levels[0]), float(levels[1]))
+        if marker_xy is not None:
+            self.marker_xy = marker_xy
+        self._redraw()
+
+    def set_colormap(self, name: str) -> None:
+        self.cmap_name = name
+        if self.data is not None:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        from vispy.color import get_colormap
+
+        lo, hi = self.levels
+        norm = np.clip((self.data - lo) / max(hi - lo, 1e-12), 0, 1)
+        heights = (norm * HEIGHT).astype(np.float32)
+        colors = get_colormap(self.cmap_name).map(norm.ravel()).reshape(norm.shape + (4,))
+        gx, gy = self.data.shape
+        x, y = np.linspace(0, 1, gx, dtype=np.float32), np.linspace(0, 1, gy, dtype=np.float32)
+        if self.surface is None or self.surface._z.shape != heights.shape:
+            if self.surface is not None:
+                self.surface.parent = None
+            # vispy 0.17 sets colours before faces on creation: give them in a second call
+            self.surface = self._scene.visuals.SurfacePlot(
+                x=x, y=y, z=heights, shading=None, parent=self.view.scene)
+            self.surface.set_data(colors=colors)
+        else:
+            self.surface.set_data(z=heights, colors=colors)
+        self._place_marker(heights)
+        self.canvas.update()
+
+    def _place_marker(self, heights: np.ndarray) -> None:
+        if self.marker_xy is None:
+            self.marker.visible = False
+            return
+        mx, my = self.marker_xy
+        gx, gy = heights.shape
+        i, j = round(mx * (gx - 1)), round(my * (gy - 1))
+        pos = np.array([[mx, my, float(heights[i, j]) + 0.03]], np.float32)
+        self.marker.set_data(pos, face_color=(1, 0.15, 0.1, 1), edge_color="white", size=12)
+        self.marker.visible = True
+
+    # --- output ------------------------------------------------------------------------------
+    def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """An (H, W, 3) uint8 image drawn offscreen at ``size`` (not a screen grab)."""
+        if size is not None and tuple(self.canvas.size) != tuple(size):
+            self.canvas.size = tuple(int(v) for v in size)  # see SurfaceView.render
+        return self.canvas.render(alpha=False)

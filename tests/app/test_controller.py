@@ -1,0 +1,80 @@
+"""RunController: frames arrive, runs finish, cancel is prompt, stale frames are dropped."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from app.controller import RunController
+
+from .conftest import no_qthread_running
+
+
+def test_start_frames_finished(qtbot, tiny_config):
+    c = RunController()
+    frames, surfaces = [], []
+    c.progress.connect(frames.append)
+    c.surface.connect(lambda step, arr: surfaces.append((step, arr)))
+    with qtbot.waitSignal(c.finished, timeout=30_000) as blocker:
+        c.start(tiny_config)
+    result = blocker.args[0]
+    assert frames and frames[-1].step == frames[-1].total == 60
+    assert [f.step for f in frames] == sorted(f.step for f in frames)
+    assert surfaces and surfaces[-1][0] == 60 and surfaces[-1][1].shape == (16, 16)
+    m = result.measurement
+    assert set(m.surfaces) == {"train", "test"} and m.surfaces["train"].shape == (16, 16)
+    assert np.isfinite(result.metrics["train"]["psnr_db"])
+    assert not c.running
+    qtbot.waitUntil(lambda: c.live_threads() == 0, timeout=5000)
+    assert c.shutdown()
+
+
+def test_cancel_stops_within_a_second(qtbot, tiny_config):
+    c = RunController()
+    frames = []
+    c.progress.connect(frames.append)
+    cancelled, finished = [], []
+    c.cancelled.connect(lambda: cancelled.append(1))
+    c.finished.connect(finished.append)
+    c.start(tiny_config.replace(steps=1_000_000, snapshot_every=0))
+    qtbot.waitUntil(lambda: len(frames) > 0, timeout=20_000)
+    t0 = time.perf_counter()
+    c.cancel()
+    qtbot.waitUntil(lambda: no_qthread_running(c), timeout=1000)
+    assert time.perf_counter() - t0 < 1.0
+    assert cancelled and not finished and not c.running
+    n = len(frames)
+    qtbot.wait(200)
+    assert len(frames) == n, "frames of a cancelled run must not arrive"
+    qtbot.waitUntil(lambda: c.live_threads() == 0 and not c._threads, timeout=2000)
+    assert frames[-1].step < 1_000_000
+
+
+def test_second_start_shows_only_new_run(qtbot, tiny_config):
+    c = RunController()
+    totals, losses = [], []
+    c.progress.connect(lambda f: totals.append(f.total))
+    c.losses.connect(lambda s, v: losses.append(len(s)))
+    c.start(tiny_config.replace(steps=1_000_000, snapshot_every=0))
+    qtbot.waitUntil(lambda: len(totals) > 0, timeout=20_000)
+    first = c.run_id
+    c.cancel()
+    totals.clear()
+    losses.clear()
+    with qtbot.waitSignal(c.finished, timeout=30_000) as blocker:
+        second = c.start(tiny_config.replace(steps=70))
+    assert second != first and blocker.args[0].run_id == second
+    assert totals and set(totals) == {70}
+    assert max(losses) == 70  # the loss curve holds exactly the new run's steps
+    assert c.shutdown()
+    assert c.live_threads() == 0
+
+
+def test_failure_becomes_a_message(qtbot, tiny_config):
+    c = RunController()
+    with qtbot.waitSignal(c.failed, timeout=30_000) as blocker:
+        c.start(tiny_config.replace(pattern="no-such-pattern"))
+    assert "unknown pattern" in blocker.args[0]
+    assert not c.running
+    assert c.shutdown()

@@ -1,0 +1,38 @@
+"""The application starts in its own process, runs a tiny construction and exits 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_app_runs_and_quits(tmp_path):
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path), OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--no-settings", "--steps", "60", "--grid", "16",
+         "--width", "32", "--autostart", "--quit-when-done"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_bad_pattern_exits_nonzero(tmp_path):
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path), OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--no-settings", "--pattern", str(tmp_path / "nope.png"),
+         "--steps", "10", "--grid", "8", "--width", "16", "--autostart", "--quit-when-done"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 2 and "nope.png" in proc.stderr
+
+
+def test_core_and_offscreen_import_no_qt():
+    code = ("import sys, losspattern_core.config, losspattern_core.construct, "
+            "losspattern_core.metrics, app.offscreen, app.views.surface_scene, "
+            "app.views.heatmap_scene\n"
+            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
