@@ -64,6 +64,14 @@ def render_bundle(bundle_dir: str | os.PathLike, out_png: str | os.PathLike, vie
                   **{s: plane(a, heads) for s, a in surfaces.items()}}
         levels = shared_levels(list(arrays.values()))
         sc.update_data(arrays[source], levels, argmin_xy(arrays["target"])[:2])
+        from vispy import scene
+
+        what = "target T" if source == "target" else (
+            f"measured {source} loss on {meta['dataset']['name']} "
+            f"({meta['dataset']['n_' + source]} samples)")
+        scene.visuals.Text(f"Theorem {meta['theorem']} · {what} · red dot: minimum of T",
+                           parent=sc.canvas.scene, pos=(12, 18), anchor_x="left",
+                           color="black", font_size=11)
     else:
         from .views.heatmap_scene import HeatmapScene
 

@@ -1,4 +1,4 @@
-"""The headless command line: ``losspattern construct | verify | patterns | datasets``."""
+"""The headless command line: ``losspattern construct | verify | transfer | patterns | datasets``."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ class Progress:
         self.stream, self.width = stream, width
         self.tty = stream.isatty()
         self.last_decile = -1
+        self.phase = None
 
     def __call__(self, frame) -> None:
+        if frame.phase != self.phase:  # a construction may run several phases
+            self.phase, self.last_decile = frame.phase, -1
         frac = frame.step / max(frame.total, 1)
         rate = frame.step / max(frame.elapsed, 1e-9)
         eta = (frame.total - frame.step) / max(rate, 1e-9)
@@ -35,21 +38,53 @@ class Progress:
             self.stream.write(line + "\n")
 
 
+def theorem2_lines(metrics: dict) -> list[str]:
+    """The Theorem 2 comparison: fit at alpha* beside ordinary training, and the test gap."""
+    t2 = metrics["theorem2"]
+    s = t2["at_alpha_star"]
+    a = ", ".join(f"{v:.3f}" for v in t2["alpha_star"])
+    lines = [f"theorem 2: pattern shifted by {t2['shift']:+.4f} nats so that min T' = "
+             f"{t2['best_loss']:.4f} (the classifier phase's training loss) at alpha* = ({a})",
+             f"  at alpha*: train loss {s['train_loss']:.4f}, train accuracy "
+             f"{s['train_accuracy']:.4f}, test loss {s['test_loss']:.4f}, test accuracy "
+             f"{s['test_accuracy']:.4f}"]
+    b = metrics.get("baseline")
+    if b:
+        lines.append(f"  ordinary training, same network and split: train loss "
+                     f"{b['train_loss']:.4f}, train accuracy {b['train_accuracy']:.4f}, test "
+                     f"loss {b['test_loss']:.4f}, test accuracy {b['test_accuracy']:.4f}")
+        lines.append(f"  difference (construction - ordinary): train loss "
+                     f"{s['train_loss'] - b['train_loss']:+.4f}, train accuracy "
+                     f"{s['train_accuracy'] - b['train_accuracy']:+.4f}, test accuracy "
+                     f"{s['test_accuracy'] - b['test_accuracy']:+.4f}")
+    tr, te = metrics.get("train", {}), metrics.get("test", {})
+    if tr and te:
+        tf = metrics.get("transfer", {})
+        lines.append(f"  the test surface does not follow T': test PSNR {te['psnr_db']:.2f} dB "
+                     f"vs train {tr['psnr_db']:.2f} dB; mean |test - train| "
+                     f"{tf.get('mean_abs_gap', float('nan')):.4f} nats, max "
+                     f"{tf.get('max_abs_gap', float('nan')):.4f} (no transfer is promised)")
+    return lines
+
+
 def _construct(args) -> int:
+    from .baseline import ease_lines
     from .bundle import save_bundle
     from .config import ConstructionConfig, validate
     from .construct import construct, drive
-    from .figure import construction_figure
+    from .figure import any_figure
     from .metrics import construction_metrics, measure_surfaces, summary_lines
+    from .patterns import default_grid
 
+    grid = args.grid if args.grid is not None else default_grid(args.z, args.theorem)
     cfg = ConstructionConfig(
         pattern=args.pattern, dataset=args.dataset, theorem=args.theorem, z=args.z, rgb=args.rgb,
         depth=args.depth, width=args.width, activation=args.activation, loss=args.loss,
         loss_range=tuple(args.loss_range) if args.loss_range else None, smooth=args.smooth,
-        steps=args.steps, lr=args.lr, batch=args.batch, grid=args.grid, seed=args.seed,
+        steps=args.steps, lr=args.lr, batch=args.batch, grid=grid, seed=args.seed,
         device=args.device, snapshot_every=0)
     out = Path(args.out) if args.out else Path("losspattern-out") / (
-        f"{Path(cfg.pattern).stem}-{cfg.dataset.split(':')[0]}-thm{cfg.theorem}-"
+        f"{Path(cfg.pattern.split(':')[0]).stem}-{cfg.dataset.split(':')[0]}-thm{cfg.theorem}-"
         f"{datetime.now():%Y%m%d-%H%M%S}")
     if out.exists() and not args.overwrite:
         raise LossPatternError(f"{out} already exists: choose another --out or pass --overwrite")
@@ -58,18 +93,53 @@ def _construct(args) -> int:
     print(resolved.dataset.summary())
     print(f"pattern: {resolved.pattern.name} ({resolved.pattern.description}); loss range "
           f"[{resolved.loss_range.low:g}, {resolved.loss_range.high:g}], floor "
-          f"{resolved.floor:.4f}")
+          f"{resolved.floor:.4f}; grid {grid}^{cfg.z}"
+          + ("" if args.grid is not None else " (default for this z)"))
+    if resolved.pattern.note:
+        print(f"note: {resolved.pattern.note}")
     con = drive(construct(resolved), None if args.quiet else Progress())
     measurement = measure_surfaces(con)
-    metrics = construction_metrics(con, measurement)
+    metrics = construction_metrics(con, measurement, checks=cfg.theorem == 1)
+    if cfg.theorem == 1 and not args.no_baseline:
+        base = drive(run_baseline_frames(resolved), None if args.quiet else Progress())
+        metrics["baseline"] = base.to_json()
+        metrics["ease"] = {"construction_s": con.timings["regression_s"],
+                           "construction_steps": con.timings["steps"],
+                           "ordinary_training_s": base.wall_s, "ordinary_training_steps": base.steps,
+                           "ordinary_steps_to_converge": base.steps_to_converge}
     metrics["timings"]["command_s"] = round(time.perf_counter() - t0, 3)
     save_bundle(out, con, measurement, metrics, overwrite=args.overwrite)
-    png = construction_figure(Path(args.png) if args.png else out / "figure.png", con,
-                              measurement, metrics)
+    png = any_figure(Path(args.png) if args.png else out / "figure.png", con, measurement,
+                     metrics)
     metrics["timings"]["command_s"] = round(time.perf_counter() - t0, 3)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    print("\n".join(summary_lines(metrics)))
+    lines = summary_lines(metrics)
+    if "ease" in metrics:
+        e = metrics["ease"]
+        lines = [ln for ln in lines if not ln.startswith("ease:")]
+        lines += ease_lines(e["construction_s"], e["construction_steps"], metrics["baseline"])
+    if cfg.theorem == 2:  # the marginal prediction is Theorem 1's; theorem2_lines says why not
+        lines = [ln for ln in lines if not ln.startswith("transfer:")] + theorem2_lines(metrics)
+    print("\n".join(lines))
     print(f"wall time {metrics['timings']['command_s']:.1f} s; bundle {out}; figure {png}")
+    return 0
+
+
+def run_baseline_frames(resolved):
+    from .baseline import train_ordinary
+
+    cfg = resolved.config
+    return train_ordinary(resolved.dataset, resolved.network, seed=cfg.seed, device=cfg.device)
+
+
+def _transfer(args) -> int:
+    from .transfer import transfer, transfer_lines
+
+    rep = transfer(args.bundle, args.dataset, split=args.split, device=args.device)
+    print("\n".join(transfer_lines(rep)))
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: v for k, v in rep.items()
+                                               if not k.startswith("_")}, indent=2))
     return 0
 
 
@@ -112,6 +182,17 @@ def _datasets(args) -> int:
     return 0
 
 
+def _render(args) -> int:
+    # The renderer lives with the views (vispy, EGL); it imports no Qt, and the core stays
+    # free of GUI libraries until this command asks for it.
+    from app.offscreen import render_bundle
+
+    png = render_bundle(args.bundle, args.out, view=args.view, size=tuple(args.size),
+                        source=args.source)
+    print(f"wrote {png}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="losspattern", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -131,14 +212,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--steps", type=int, default=2000)
     c.add_argument("--lr", type=float, default=3e-3)
     c.add_argument("--batch", type=int, default=2048)
-    c.add_argument("--grid", type=int, default=64)
+    c.add_argument("--grid", type=int, default=None,
+                   help="grid points per direction (default by z: 256, 64, 24, 10, 6, 4...)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--device", default="cpu")
     c.add_argument("--out", help="bundle folder (default: losspattern-out/<name>-<time>)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     c.add_argument("--png", help="figure path (default: <out>/figure.png)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--no-baseline", action="store_true",
+                   help="Theorem 1: skip the ordinary-training run shown for 'ease'")
     c.set_defaults(func=_construct)
+
+    t = sub.add_parser("transfer", help="measure a bundle's surface on another dataset or split")
+    t.add_argument("bundle")
+    t.add_argument("--dataset", required=True, help="dataset spec (same classes and features)")
+    t.add_argument("--split", choices=("train", "test", "all"), default=None,
+                   help="which samples (default: test for the bundle's own dataset, else all)")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--json", help="also write the figures to this JSON file")
+    t.set_defaults(func=_transfer)
 
     v = sub.add_parser("verify", help="re-measure a bundle from scratch")
     v.add_argument("bundle")
@@ -146,8 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--tolerance", type=float, default=1e-4)
     v.set_defaults(func=_verify)
 
+    r = sub.add_parser("render", help="render a bundle to PNG without a window (EGL)")
+    r.add_argument("bundle")
+    r.add_argument("--out", required=True, help="PNG path")
+    r.add_argument("--view", default="3d", choices=("3d", "heatmaps"))
+    r.add_argument("--size", type=int, nargs=2, default=(1200, 900), metavar=("W", "H"))
+    r.add_argument("--source", default="train", choices=("target", "train", "test"))
+    r.set_defaults(func=_render)
+
     sub.add_parser("patterns", help="list built-in patterns").set_defaults(func=_patterns)
     sub.add_parser("datasets", help="list datasets").set_defaults(func=_datasets)
+    from . import bench  # light: torch is imported when the benchmark runs
+    bench.add_arguments(sub.add_parser("bench", help="time the exact surface evaluator against "
+                                       "per-point baselines")).set_defaults(func=bench.main)
     return p
 
 

@@ -1,0 +1,179 @@
+"""Ordinary training of the same MLP: the yardstick for Theorem 2 and for "ease" (Observation 2).
+
+``train_ordinary`` trains every parameter of a freshly built network of the run's architecture
+(every first-layer unit sees x) with Adam and minibatch cross-entropy on the training split,
+and measures what a normally trained network reaches: its training loss (the "best achievable
+loss" the Theorem 2 pattern is shifted to), its train/test accuracy, its wall time and the step
+at which it converged (first check with train accuracy >= ``CONVERGED_ACCURACY``).
+
+Like the constructions it is a generator of ``Frame``s (phase ``"baseline"``) so a GUI can
+show its progress and cancel it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Generator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .construct.common import Frame
+from .datasets import Dataset
+from .errors import ConstructionError
+from .networks import NetworkSpec, build_mlp
+
+STEPS = 1500          # ordinary-training steps (Adam, one-cycle schedule)
+LR = 3e-3
+BATCH = 128
+CHECK_EVERY = 50      # full-train-split loss/accuracy every this many steps
+CONVERGED_ACCURACY = 0.99
+
+
+@dataclass
+class BaselineResult:
+    """What ordinary training reached; every number measured on the full splits."""
+
+    train_loss: float
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    steps: int
+    wall_s: float
+    steps_to_converge: int | None      # first check with train accuracy >= CONVERGED_ACCURACY
+    time_to_converge_s: float | None
+    lr: float
+    batch: int
+    history: list = field(default_factory=list)  # [(step, train loss, train accuracy)]
+    model: nn.Module | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out.pop("model")
+        out["converged_accuracy"] = CONVERGED_ACCURACY
+        out["note"] = ("ordinary training of the same architecture (every first-layer unit sees "
+                       "x), Adam + minibatch cross-entropy on the same training split")
+        return out
+
+
+def init_for_inputs(model: nn.Sequential, spec: NetworkSpec, rows: slice | None = None,
+                    cols: slice | None = None) -> None:
+    """Re-initialise layer 2 of a sine network for features of x (not pattern coordinates).
+
+    ``build_mlp`` gives layer 2 U(-2, 2) because in Theorem 1 it reads alpha in [0, 1]; fed by
+    learned features of x through sin(30 .) that is a random hash of the input. Here it gets the
+    SIREN hidden-layer init U(+-sqrt(6/n)/w0) instead (only ``rows`` x ``cols`` if given).
+    """
+    if spec.activation != "sin":
+        return
+    lin = model[2]
+    rows = rows or slice(None)
+    cols = cols or slice(None)
+    n = len(range(lin.in_features)[cols])
+    bound = math.sqrt(6 / max(n, 1)) / spec.sine_w0
+    with torch.no_grad():
+        lin.weight[rows, cols].uniform_(-bound, bound)
+
+
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: int = 8192,
+             forward: Callable | None = None) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over the whole split."""
+    forward = forward or model
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for s in range(0, len(y), chunk):
+            out = forward(X[s:s + chunk])
+            loss += float(F.cross_entropy(out.double(), y[s:s + chunk], reduction="sum"))
+            correct += int((out.argmax(1) == y[s:s + chunk]).sum())
+    return loss / max(len(y), 1), correct / max(len(y), 1)
+
+
+def fit_classifier(forward: Callable[[torch.Tensor], torch.Tensor], params: list,
+                   X: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float, batch: int,
+                   seed: int, phase: str, check_every: int = CHECK_EVERY,
+                   ) -> Generator[Frame, None, dict]:
+    """Adam (one-cycle) on minibatch cross-entropy of ``forward``; a Frame every step.
+
+    Returns {"steps", "wall_s", "steps_to_converge", "time_to_converge_s", "history"}.
+    """
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
+                                                pct_start=0.1)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    n = len(y)
+    batch = min(batch, n)
+    start = time.perf_counter()
+    history, conv_step, conv_time = [], None, None
+    perm, pos = torch.randperm(n, generator=gen), 0
+    for step in range(1, steps + 1):
+        if pos + batch > n:
+            perm, pos = torch.randperm(n, generator=gen), 0
+        idx = perm[pos:pos + batch].to(X.device)
+        pos += batch
+        loss = F.cross_entropy(forward(X[idx]), y[idx])
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise ConstructionError(f"{phase}: training diverged (loss {value}) at step {step}; "
+                                    f"try a lower learning rate than {lr:g}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        msg = ""
+        if step % check_every == 0 or step == steps:
+            tl, ta = evaluate(None, X, y, forward=forward)
+            history.append((step, tl, ta))
+            msg = f"train loss {tl:.4f}, train accuracy {ta:.4f}"
+            if conv_step is None and ta >= CONVERGED_ACCURACY:
+                conv_step, conv_time = step, time.perf_counter() - start
+        yield Frame(step, steps, value, time.perf_counter() - start, phase=phase, message=msg)
+    return {"steps": steps, "wall_s": time.perf_counter() - start,
+            "steps_to_converge": conv_step, "time_to_converge_s": conv_time, "history": history}
+
+
+def train_ordinary(dataset: Dataset, network: NetworkSpec, *, steps: int | None = None,
+                   lr: float | None = None, batch: int | None = None, seed: int = 0,
+                   device: str = "cpu") -> Generator[Frame, None, BaselineResult]:
+    """Train a fresh network of ``network``'s architecture (one head) normally."""
+    steps, lr, batch = steps or STEPS, lr or LR, batch or BATCH
+    spec = NetworkSpec(network.in_features, network.classes, network.depth, network.width,
+                       network.activation, 1, network.first_width, network.sine_w0,
+                       network.siren_first)
+    model = build_mlp(spec, seed=seed)
+    init_for_inputs(model, spec)
+    model = model.to(device)
+    X, y = (torch.as_tensor(np.asarray(a), device=device) for a in dataset.split("train"))
+    X, y = X.float(), y.long()
+    fit = yield from fit_classifier(model, list(model.parameters()), X, y, steps=steps, lr=lr,
+                                    batch=batch, seed=seed, phase="baseline")
+    model.eval()
+    train_loss, train_acc = fit["history"][-1][1:]
+    Xt, yt = (torch.as_tensor(np.asarray(a), device=device) for a in dataset.split("test"))
+    test_loss, test_acc = evaluate(model, Xt.float(), yt.long())
+    return BaselineResult(train_loss, train_acc, test_loss, test_acc, steps, fit["wall_s"],
+                          fit["steps_to_converge"], fit["time_to_converge_s"], lr, batch,
+                          fit["history"], model)
+
+
+def run_baseline(resolved, **kw) -> BaselineResult:
+    """Train the baseline for a resolved config to the end (no frames)."""
+    from .construct import drive
+
+    cfg = resolved.config
+    return drive(train_ordinary(resolved.dataset, resolved.network, seed=cfg.seed,
+                                device=cfg.device, **kw))
+
+
+def ease_lines(construction_s: float, construction_steps: int, base: dict) -> list[str]:
+    """Observation 2, in words: the construction's cost beside ordinary training's."""
+    conv = (f"{base['steps_to_converge']} steps / {base['time_to_converge_s']:.1f} s to "
+            f"{base['converged_accuracy']:.0%} train accuracy" if base.get("steps_to_converge")
+            else f"did not reach {base['converged_accuracy']:.0%} train accuracy")
+    return [f"ease: construction {construction_steps} steps in {construction_s:.1f} s; ordinary "
+            f"training of the same network {base['steps']} steps in {base['wall_s']:.1f} s "
+            f"({conv}; train loss {base['train_loss']:.4f}, train accuracy "
+            f"{base['train_accuracy']:.4f}, test accuracy {base['test_accuracy']:.4f})"]
