@@ -27,7 +27,7 @@ VIEW_HEATMAPS, VIEW_3D, VIEW_CURVES, VIEW_RUN = ("heatmaps", "3-D surface", "cur
 def export_view_png(window, view: str, path: str | Path, size: tuple[int, int]) -> Path:
     """Write one view as a PNG of ``size`` (W, H); the 3-D view is rendered offscreen."""
     if view == VIEW_3D:
-        return save_rgba(path, window.surface3d.render(size))
+        return save_rgba(path, window.view3d().render(size))
     widget = {VIEW_HEATMAPS: window.heatmaps.widget_for_export(),
               VIEW_CURVES: window.curves.widget_for_export(),
               VIEW_RUN: window.run_panel.plot}[view]

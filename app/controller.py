@@ -17,11 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from losspattern_core.baseline import ease_comparison
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct
 from losspattern_core.errors import LossPatternError
-from losspattern_core.metrics import construction_metrics, measure_surfaces
+from losspattern_core.metrics import construction_metrics, fidelity_per_head, measure_surfaces
+from losspattern_core.progressive import progressive_surface
 
+_CANCELLED = object()
+COMPARE_WITH_ORDINARY_TRAINING = True   # Theorem 1 runs also train the net normally (ease)
 BATCH_SECONDS = 1 / 60   # the worker hands frames over at most this often (or with a surface)
 PAINT_2D_MS = 33         # ~30 Hz for progress, curve and heatmaps
 
@@ -62,22 +66,18 @@ class _Worker(QObject):
         finally:
             self.done.emit()
 
-    def _run(self) -> None:
-        t0 = time.perf_counter()
-        self.phase.emit(self.run_id, "validating settings and loading data")
-        resolved = self.resolved or validate(self.config)
-        gen = construct(resolved)
+    def _pump(self, gen):
+        """Iterate a core generator, batching its frames to the GUI; its return value, or
+        ``_CANCELLED`` when the user cancelled (checked between every two frames)."""
         batch, last_emit = [], time.perf_counter()
         try:
             while True:
                 if self.cancel.is_set():
-                    self.cancelled.emit(self.run_id)
-                    return
+                    return _CANCELLED
                 try:
                     frame = next(gen)
                 except StopIteration as stop:
-                    con = stop.value
-                    break
+                    return stop.value
                 batch.append(frame)
                 now = time.perf_counter()
                 if frame.surface is not None or now - last_emit >= BATCH_SECONDS:
@@ -85,9 +85,15 @@ class _Worker(QObject):
                     batch, last_emit = [], now
         finally:
             gen.close()
-        if batch:
-            self.frames.emit(self.run_id, batch)
-        if self.cancel.is_set():
+            if batch:
+                self.frames.emit(self.run_id, batch)
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        self.phase.emit(self.run_id, "validating settings and loading data")
+        resolved = self.resolved or validate(self.config)
+        con = self._pump(construct(resolved))
+        if con is _CANCELLED or self.cancel.is_set():
             self.cancelled.emit(self.run_id)
             return
         self.phase.emit(self.run_id, "measuring train and test surfaces")
@@ -96,8 +102,92 @@ class _Worker(QObject):
             self.cancelled.emit(self.run_id)
             return
         metrics = construction_metrics(con, measurement)
+        if resolved.config.theorem == 1 and COMPARE_WITH_ORDINARY_TRAINING:
+            # Observation 2 (ease): Theorem 2 trains its ordinary yardstick inside construct()
+            self.phase.emit(self.run_id, "training an ordinary network of the same shape, "
+                                         "for comparison (ease)")
+            extra = self._pump(ease_comparison(resolved, con))
+            if extra is _CANCELLED or self.cancel.is_set():
+                self.cancelled.emit(self.run_id)
+                return
+            metrics.update(extra)
         self.finished.emit(self.run_id, RunResult(self.run_id, con, measurement, metrics,
                                                   time.perf_counter() - t0))
+
+
+@dataclass
+class Remeasured:
+    """A finished re-measurement at ``grid``: exact surfaces, the target there, fidelity."""
+
+    run_id: int
+    grid: int
+    target: np.ndarray
+    surfaces: dict
+    fidelity: dict
+    seconds: float
+
+
+def target_at(con, grid: int) -> np.ndarray:
+    """The construction's target T (loss units) on a ``grid``-point grid."""
+    r = con.resolved
+    return r.loss_range.apply(r.pattern.grid(grid))
+
+
+class _RemeasureWorker(QObject):
+    """Progressive refinement of a finished construction's train and test surfaces."""
+
+    level = Signal(int, str, int, object)   # run id, split, size, surface at size^z
+    phase = Signal(int, str)
+    finished = Signal(int, object)          # run id, Remeasured
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+    done = Signal()
+
+    def __init__(self, run_id: int, construction, grid: int, cancel: threading.Event,
+                 splits=("train", "test"), first_frame_s: float | None = 0.25):
+        super().__init__()
+        self.run_id, self.con, self.grid, self.cancel = run_id, construction, grid, cancel
+        self.splits, self.first_frame_s = splits, first_frame_s
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except LossPatternError as exc:
+            self.failed.emit(self.run_id, str(exc))
+        except Exception as exc:
+            traceback.print_exc()
+            self.failed.emit(self.run_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.done.emit()
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        con, cfg = self.con, self.con.config
+        ds = con.resolved.dataset
+        surfaces = {}
+        for split in self.splits:
+            self.phase.emit(self.run_id, f"measuring the {split} surface on a {self.grid}^"
+                                         f"{cfg.z} grid, coarse to fine")
+            X, y = ds.split(split)
+            gen = progressive_surface(con.model, con.directions, X, y, self.grid,
+                                      con.alpha_range, classes=ds.classes, heads=con.heads,
+                                      loss=cfg.loss, device=cfg.device, start=8,
+                                      first_frame_s=self.first_frame_s)
+            try:
+                for size, arr in gen:
+                    if self.cancel.is_set():
+                        self.cancelled.emit(self.run_id)
+                        return
+                    self.level.emit(self.run_id, split, size, arr)
+                    surfaces[split] = arr
+            finally:
+                gen.close()
+        target = target_at(con, self.grid)
+        span = con.resolved.loss_range.span
+        fid = {s: fidelity_per_head(a, target, span, con.heads) for s, a in surfaces.items()}
+        self.finished.emit(self.run_id, Remeasured(self.run_id, self.grid, target, surfaces, fid,
+                                                   time.perf_counter() - t0))
 
 
 class RunController(QObject):
@@ -106,7 +196,9 @@ class RunController(QObject):
     Signals: ``progress(frame)`` (latest frame, ~30 Hz), ``losses(steps, values)`` (every
     regression loss so far, ~30 Hz), ``surface(step, array)`` (latest streamed train surface),
     ``phase(text)``, ``finished(RunResult)``, ``failed(message)``, ``cancelled()``,
-    ``running_changed(bool)``.
+    ``running_changed(bool)``. A re-measurement (``remeasure``) is a run of its own: it emits
+    ``level(split, size, array)`` per refinement level (coalesced, ~30 Hz) and
+    ``remeasured(Remeasured)`` at the end; ``failed``/``cancelled`` as for constructions.
     """
 
     progress = Signal(object)
@@ -117,6 +209,8 @@ class RunController(QObject):
     failed = Signal(str)
     cancelled = Signal()
     running_changed = Signal(bool)
+    level = Signal(str, int, object)
+    remeasured = Signal(object)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -127,6 +221,8 @@ class RunController(QObject):
         self._values: list[float] = []
         self._pending_frame = None
         self._pending_surface = None
+        self._pending_levels: dict[str, tuple[int, np.ndarray]] = {}
+        self.kind = "construction"     # or "remeasure": what the current run is
         self._timer = QTimer(self)
         self._timer.setInterval(PAINT_2D_MS)
         self._timer.timeout.connect(self._flush)
@@ -146,21 +242,37 @@ class RunController(QObject):
 
     def start(self, config: ConstructionConfig, resolved=None) -> int:
         """Cancel any current run and start a new one; returns its id."""
+        rid, event = self._begin("construction")
+        self.config = config
+        worker = _Worker(rid, config, event, resolved)
+        worker.frames.connect(self._on_frames)
+        worker.finished.connect(self._on_finished)
+        return self._launch(rid, worker, event)
+
+    def remeasure(self, construction, grid: int, first_frame_s: float | None = 0.25) -> int:
+        """Measure a finished construction again on a ``grid``^z grid, coarse to fine."""
+        rid, event = self._begin("remeasure")
+        worker = _RemeasureWorker(rid, construction, grid, event, first_frame_s=first_frame_s)
+        worker.level.connect(self._on_level)
+        worker.finished.connect(self._on_remeasured)
+        return self._launch(rid, worker, event)
+
+    def _begin(self, kind: str) -> tuple[int, threading.Event]:
         self.cancel()
         self._run_id += 1
         rid = self._run_id
-        self._current, self.config = rid, config
+        self._current, self.kind = rid, kind
         self._steps, self._values = [], []
         self._pending_frame = self._pending_surface = None
-        event = threading.Event()
+        self._pending_levels = {}
+        return rid, threading.Event()
+
+    def _launch(self, rid: int, worker: QObject, event: threading.Event) -> int:
         thread = QThread()
         thread.setObjectName(f"losspattern-run-{rid}")
-        worker = _Worker(rid, config, event, resolved)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.frames.connect(self._on_frames)
         worker.phase.connect(self._on_phase)
-        worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         worker.done.connect(thread.quit)
@@ -201,8 +313,9 @@ class RunController(QObject):
         if not self._is_current(rid):
             return
         for f in frames:
-            self._steps.append(f.step)
-            self._values.append(f.reg_loss)
+            if f.phase == "regression":  # the fit curve; other phases train a classifier
+                self._steps.append(f.step)
+                self._values.append(f.reg_loss)
             if f.surface is not None:
                 self._pending_surface = (f.step, f.surface)
         self._pending_frame = frames[-1]
@@ -219,6 +332,19 @@ class RunController(QObject):
         self._flush()
         self._end_current()
         self.finished.emit(result)
+
+    @Slot(int, str, int, object)
+    def _on_level(self, rid: int, split: str, size: int, arr) -> None:
+        if self._is_current(rid):
+            self._pending_levels[split] = (size, arr)
+
+    @Slot(int, object)
+    def _on_remeasured(self, rid: int, result) -> None:
+        if not self._is_current(rid):
+            return
+        self._flush()
+        self._end_current()
+        self.remeasured.emit(result)
 
     @Slot(int, str)
     def _on_failed(self, rid: int, message: str) -> None:
@@ -249,7 +375,12 @@ class RunController(QObject):
         if self._pending_frame is not None:
             frame, self._pending_frame = self._pending_frame, None
             self.progress.emit(frame)
-            self.losses.emit(np.asarray(self._steps), np.asarray(self._values))
+            if self._steps:
+                self.losses.emit(np.asarray(self._steps), np.asarray(self._values))
         if self._pending_surface is not None:
             (step, surf), self._pending_surface = self._pending_surface, None
             self.surface.emit(step, surf)
+        if self._pending_levels:
+            levels, self._pending_levels = self._pending_levels, {}
+            for split, (size, arr) in levels.items():
+                self.level.emit(split, size, arr)

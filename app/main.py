@@ -17,6 +17,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int)
     p.add_argument("--grid", type=int)
     p.add_argument("--width", type=int)
+    p.add_argument("--theorem", type=int, choices=(1, 2))
+    p.add_argument("--z", type=int, choices=(1, 2, 3))
+    p.add_argument("--rgb", action="store_true", help="three heads, one per colour channel")
     p.add_argument("--autostart", action="store_true", help="start a run at once")
     p.add_argument("--quit-when-done", action="store_true",
                    help="exit when the run ends (0 finished, 1 failed or cancelled)")
@@ -28,6 +31,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def apply_args(window, args: argparse.Namespace) -> None:
     if args.dataset:
         window.dataset_panel.select(args.dataset)
+    mode = {k: getattr(args, k, None) for k in ("theorem", "z") if getattr(args, k, None)}
+    if getattr(args, "rgb", False):
+        mode.update(rgb=True, z=2)
+    window.network_panel.set_values(mode)  # first: the mode decides which patterns exist
     if args.pattern:
         window.pattern_panel.select(args.pattern)
     values = {k: getattr(args, k) for k in ("steps", "grid", "width") if getattr(args, k)}
@@ -44,7 +51,7 @@ def check_args(args: argparse.Namespace) -> str | None:
         if args.dataset:
             load_dataset(args.dataset)
         if args.pattern:
-            load_pattern(args.pattern)
+            load_pattern(args.pattern, z=args.z or 2, rgb=args.rgb)
     except LossPatternError as exc:
         return str(exc)
     return None
@@ -89,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         def autostart() -> None:
             if window.start_run() is None and args.quit_when_done:
                 finish(1)
-        QTimer.singleShot(0, autostart)
+        QTimer.singleShot(0, lambda: window.when_ready(autostart))
     rc = app.exec()
     return code["value"] or rc
 

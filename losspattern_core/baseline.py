@@ -4,7 +4,9 @@
 (every first-layer unit sees x) with Adam and minibatch cross-entropy on the training split,
 and measures what a normally trained network reaches: its training loss (the "best achievable
 loss" the Theorem 2 pattern is shifted to), its train/test accuracy, its wall time and the step
-at which it converged (first check with train accuracy >= ``CONVERGED_ACCURACY``).
+at which it converged: the first full-split check whose train accuracy is within
+``CONVERGED_WITHIN`` of the best the run reaches (digits: 99-100%; Fashion-MNIST: ~90%, which
+no 1500-step MLP run reaches 99% of).
 
 Like the constructions it is a generator of ``Frame``s (phase ``"baseline"``) so a GUI can
 show its progress and cancel it.
@@ -28,10 +30,10 @@ from .errors import ConstructionError
 from .networks import NetworkSpec, build_mlp
 
 STEPS = 1500          # ordinary-training steps (Adam, one-cycle schedule)
-LR = 3e-3
+LR = 1e-3             # 3e-3 left sine nets on Fashion-MNIST at chance (loss 2.303); 1e-3: 90%
 BATCH = 128
 CHECK_EVERY = 50      # full-train-split loss/accuracy every this many steps
-CONVERGED_ACCURACY = 0.99
+CONVERGED_WITHIN = 0.01   # converged: train accuracy within this of the run's best
 
 
 @dataclass
@@ -44,7 +46,7 @@ class BaselineResult:
     test_accuracy: float
     steps: int
     wall_s: float
-    steps_to_converge: int | None      # first check with train accuracy >= CONVERGED_ACCURACY
+    steps_to_converge: int | None      # first check within CONVERGED_WITHIN of the best accuracy
     time_to_converge_s: float | None
     lr: float
     batch: int
@@ -54,7 +56,7 @@ class BaselineResult:
     def to_json(self) -> dict:
         out = asdict(self)
         out.pop("model")
-        out["converged_accuracy"] = CONVERGED_ACCURACY
+        out["converged_within"] = CONVERGED_WITHIN
         out["note"] = ("ordinary training of the same architecture (every first-layer unit sees "
                        "x), Adam + minibatch cross-entropy on the same training split")
         return out
@@ -107,7 +109,7 @@ def fit_classifier(forward: Callable[[torch.Tensor], torch.Tensor], params: list
     n = len(y)
     batch = min(batch, n)
     start = time.perf_counter()
-    history, conv_step, conv_time = [], None, None
+    history, times = [], []
     perm, pos = torch.randperm(n, generator=gen), 0
     for step in range(1, steps + 1):
         if pos + batch > n:
@@ -127,12 +129,15 @@ def fit_classifier(forward: Callable[[torch.Tensor], torch.Tensor], params: list
         if step % check_every == 0 or step == steps:
             tl, ta = evaluate(None, X, y, forward=forward)
             history.append((step, tl, ta))
+            times.append(time.perf_counter() - start)
             msg = f"train loss {tl:.4f}, train accuracy {ta:.4f}"
-            if conv_step is None and ta >= CONVERGED_ACCURACY:
-                conv_step, conv_time = step, time.perf_counter() - start
         yield Frame(step, steps, value, time.perf_counter() - start, phase=phase, message=msg)
-    return {"steps": steps, "wall_s": time.perf_counter() - start,
-            "steps_to_converge": conv_step, "time_to_converge_s": conv_time, "history": history}
+    wall = time.perf_counter() - start
+    best = max(h[2] for h in history)
+    first = next(i for i, h in enumerate(history) if h[2] >= best - CONVERGED_WITHIN)
+    # the check's own cost (a full-split pass) is inside these times: the figure is an upper bound
+    return {"steps": steps, "wall_s": wall, "steps_to_converge": history[first][0],
+            "time_to_converge_s": times[first], "best_accuracy": best, "history": history}
 
 
 def train_ordinary(dataset: Dataset, network: NetworkSpec, *, steps: int | None = None,
@@ -168,11 +173,25 @@ def run_baseline(resolved, **kw) -> BaselineResult:
                                 device=cfg.device, **kw))
 
 
+def ease_comparison(resolved, con) -> Generator[Frame, None, dict]:
+    """Observation 2 for a finished Theorem 1 construction: train the same architecture normally
+    on the same split (frames, phase "baseline") and return the metrics entries
+    ``{"baseline": ..., "ease": ...}`` that put the two side by side."""
+    cfg = resolved.config
+    base = yield from train_ordinary(resolved.dataset, resolved.network, seed=cfg.seed,
+                                     device=cfg.device)
+    return {"baseline": base.to_json(),
+            "ease": {"construction_s": con.timings["regression_s"],
+                     "construction_steps": con.timings["steps"],
+                     "ordinary_training_s": base.wall_s, "ordinary_training_steps": base.steps,
+                     "ordinary_steps_to_converge": base.steps_to_converge}}
+
+
 def ease_lines(construction_s: float, construction_steps: int, base: dict) -> list[str]:
     """Observation 2, in words: the construction's cost beside ordinary training's."""
-    conv = (f"{base['steps_to_converge']} steps / {base['time_to_converge_s']:.1f} s to "
-            f"{base['converged_accuracy']:.0%} train accuracy" if base.get("steps_to_converge")
-            else f"did not reach {base['converged_accuracy']:.0%} train accuracy")
+    within = base.get("converged_within", CONVERGED_WITHIN)
+    conv = (f"converged in {base['steps_to_converge']} steps / {base['time_to_converge_s']:.1f} s: "
+            f"train accuracy within {within:.0%} of its best")
     return [f"ease: construction {construction_steps} steps in {construction_s:.1f} s; ordinary "
             f"training of the same network {base['steps']} steps in {base['wall_s']:.1f} s "
             f"({conv}; train loss {base['train_loss']:.4f}, train accuracy "

@@ -28,6 +28,12 @@ from pathlib import Path
 
 DEFAULT_JSON = "benchmarks/results.json"
 DEFAULT_MD = "benchmarks/results.md"
+# Timings on a shared machine: each method is timed in this many batches of points and its
+# fastest batch's per-point time is used (other jobs' bursts only ever slow a batch down).
+BATCHES = 8
+# theorem2: the construction's network (block structure, separable); zero-rows: Theorem 2's
+# directions on an ordinary trained MLP (no block structure: the general, non-separable path).
+CASES = ("theorem1", "theorem2", "zero-rows", "dense")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -35,8 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="small fast run (digits only, 16x16 grid, short baselines)")
     p.add_argument("--datasets", nargs="+", default=None,
                    help="datasets to run (default: digits fashion-mnist; --quick: digits)")
-    p.add_argument("--cases", nargs="+", default=["theorem1", "theorem2", "dense"],
-                   choices=["theorem1", "theorem2", "dense"])
+    p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     p.add_argument("--grid", type=int, default=None, help="grid size per axis (default 64)")
     p.add_argument("--big-grid", type=int, default=None,
                    help="grid of the full train+test Theorem 1 run (default 256; 0 skips)")
@@ -133,6 +138,14 @@ def our_flops(prep, n_points: int) -> dict:
     once = prep.info["prepare_flops"]
     m = prep.base.shape[1]
     per = 0.0
+    if prep.sep is not None:  # g(alpha) on one row, then exp-product and count-product
+        sep = prep.sep
+        for op in sep.ops:
+            if op[0] == "linear":
+                k = 1 + sum(t is not None for t in op[2])
+                per += 2.0 * k * op[1].in_features * op[1].out_features
+        per += 2.0 * sep.heads * sep.classes * (sep.alpha_units + 2 * u)
+        return {"once": once, "per_point": per, "total": once + per * n_points}
     if prep.drows is not None:
         per += 2.0 * z * u * m
     if prep.split:
@@ -171,6 +184,43 @@ def train_mlp(torch, X, y, classes, steps, seed=0, activation="relu", width=128,
     return model.eval(), acc
 
 
+def trained_steps(trained) -> int:
+    return getattr(trained, "_bench_steps", 300)
+
+
+def theorem2_network(torch, X, y, classes, steps, seed=0):
+    """The Theorem 2 construction's architecture with its exact zero blocks; the x block is
+    trained by minibatch cross-entropy (the construction's classifier phase)."""
+    from types import SimpleNamespace
+
+    from .construct import theorem2 as T2
+    from .networks import NetworkSpec
+
+    spec = NetworkSpec(X.shape[1], classes, 3, 128, "relu")
+    x_units = max(classes, round(128 * T2.X_SHARE))
+    b = T2.Blocks(2, 128, 128, 128 - x_units, 3)
+    model = T2.build_network(SimpleNamespace(config=SimpleNamespace(seed=seed, device="cpu"),
+                                             network=spec), b)
+    paths = T2._Paths(model, b)
+    lins = paths.lins
+    params = [lins[0].weight, lins[0].bias, *(p for lin in lins[1:] for p in
+                                             (lin.weight, lin.bias))]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    Xt = torch.as_tensor(X, dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.long)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        idx = torch.randint(0, len(yt), (128,), generator=g)
+        loss = torch.nn.functional.cross_entropy(paths.classifier(Xt[idx]), yt[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():   # gradients only touch the x block's views; keep the zeros exact
+        lins[0].weight[:2].zero_()
+        lins[0].bias[:2].zero_()
+    return model.eval()
+
+
 def build_case(torch, case, X, y, classes, trained):
     from .networks import NetworkSpec, build_mlp
     from .surface import Direction, random_direction
@@ -183,12 +233,19 @@ def build_case(torch, case, X, y, classes, trained):
         return (model, [Direction("0.bias", 0), Direction("0.bias", 1)], [[0, 1], [0, 1]],
                 "Theorem 1: W1 = 0, sin MLP 3x128, directions = first-layer biases 0,1")
     if case == "theorem2":
+        return (theorem2_network(torch, X, y, classes, steps=trained_steps(trained)),
+                [Direction("0.bias", 0), Direction("0.bias", 1)], [[0, 1], [0, 1]],
+                "Theorem 2 network (construct.theorem2.build_network: ReLU 3x128, z = 2 pattern "
+                "units, 96-unit alpha block and 32-unit x block meeting only at the output; x "
+                "block trained like the ordinary MLP, alpha block at its initialisation), "
+                "directions = the pattern units' biases")
+    if case == "zero-rows":
         model = copy.deepcopy(trained)
         with torch.no_grad():
             model[0].weight[:2] = 0
         return (model, [Direction("0.bias", 0), Direction("0.bias", 1)], [[0, 1], [0, 1]],
-                "Theorem 2 structure: trained ReLU MLP 3x128, W1 rows of units 0,1 zero, "
-                "directions = their biases")
+                "Theorem 2's directions on an ordinary trained ReLU MLP 3x128 (no block "
+                "structure): W1 rows of units 0,1 set to zero, directions = their biases")
     model = trained
     return (model, [random_direction(model, 1), random_direction(model, 2)],
             [[-1, 1], [-1, 1]],
@@ -210,12 +267,18 @@ def time_naive(model, dirs, X, y, alphas, classes, budget_s):
     per = max(time.perf_counter() - t0, 1e-6)
     k = int(min(len(alphas), max(2, budget_s / per)))
     pick = np.sort(order[:k])
+    batches = np.array_split(pick, min(BATCHES, k))
+    vals, times = [], []
     with PeakMemory() as mem:
-        t0 = time.perf_counter()
-        vals = naive_surface(model, dirs, X, y, alphas[pick], classes=classes)[:, 0]
-        dt = time.perf_counter() - t0
-    return {"points_timed": k, "seconds_timed": dt, "per_point_s": dt / k,
-            "peak_mib": mem.mib}, pick, vals
+        for b in batches:
+            t0 = time.perf_counter()
+            vals.append(naive_surface(model, dirs, X, y, alphas[b], classes=classes)[:, 0])
+            times.append(time.perf_counter() - t0)
+    dt = sum(times)
+    best = min(t / len(b) for t, b in zip(times, batches, strict=True))
+    return {"points_timed": k, "seconds_timed": dt, "batches": len(batches),
+            "mean_per_point_s": dt / k, "per_point_s": best, "peak_mib": mem.mib}, pick, \
+        np.concatenate(vals)
 
 
 def time_loss_landscapes(torch, model, dirs, X, y, lo, hi, budget_s, per_point_guess, which,
@@ -240,17 +303,23 @@ def time_loss_landscapes(torch, model, dirs, X, y, lo, hi, budget_s, per_point_g
         return m
 
     start, e1, e2 = at(lo), at([hi[0], lo[1]]), at([lo[0], hi[1]])
+    reps = 3 if steps >= 4 else 1
+    if reps > 1:
+        steps = max(2, int(steps / np.sqrt(reps)))
+    times = []
     with torch.no_grad(), PeakMemory() as mem:
-        t0 = time.perf_counter()
-        if which == "planar_interpolation":
-            vals = loss_landscapes.planar_interpolation(start, e1, e2, metric, steps=steps,
-                                                        deepcopy_model=True)
-        else:
-            vals = loss_landscapes.random_plane(start, metric, distance=1, steps=steps,
-                                                normalization="filter", deepcopy_model=True)
-        dt = time.perf_counter() - t0
-    out = {"api": which, "steps": steps, "points_timed": steps * steps, "seconds_timed": dt,
-           "per_point_s": dt / steps**2, "peak_mib": mem.mib}
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            if which == "planar_interpolation":
+                vals = loss_landscapes.planar_interpolation(start, e1, e2, metric, steps=steps,
+                                                            deepcopy_model=True)
+            else:
+                vals = loss_landscapes.random_plane(start, metric, distance=1, steps=steps,
+                                                    normalization="filter", deepcopy_model=True)
+            times.append(time.perf_counter() - t0)
+    out = {"api": which, "steps": steps, "calls": reps, "points_timed": reps * steps * steps,
+           "seconds_timed": sum(times), "mean_per_point_s": sum(times) / (reps * steps**2),
+           "per_point_s": min(times) / steps**2, "peak_mib": mem.mib}
     if which != "planar_interpolation":
         return out, None, None
     # planar_interpolation visits (i, j+1) on even rows i and (i, j) on odd rows (its
@@ -307,6 +376,7 @@ def run(args) -> dict:
         X, y = ds.split("train")
         t0 = time.perf_counter()
         trained, acc = train_mlp(torch, X, y, ds.classes, steps)
+        trained._bench_steps = steps
         train_s = time.perf_counter() - t0
         for case in args.cases:
             model, dirs, rng, desc = build_case(torch, case, X, y, ds.classes, trained)
@@ -317,21 +387,30 @@ def run(args) -> dict:
                 row["trained_accuracy"] = round(acc, 4)
                 row["train_s"] = round(train_s, 2)
             best = None
+            chunks = np.array_split(np.arange(len(alphas)), min(BATCHES, len(alphas)))
             for _ in range(repeats):
+                ours = np.empty(len(alphas))
                 with PeakMemory() as mem:
                     t0 = time.perf_counter()
                     prep = S.prepare(model, dirs, X, y, ds.classes, device)
                     t1 = time.perf_counter()
-                    ours, _ = S.evaluate_points(model, dirs, X, y, alphas, classes=ds.classes,
-                                                prepared=prep)
+                    chunk_pp = []
+                    for c in chunks:
+                        tc = time.perf_counter()
+                        ours[c] = S.evaluate_points(model, dirs, X, y, alphas[c],
+                                                    classes=ds.classes, prepared=prep)[0][:, 0]
+                        chunk_pp.append((time.perf_counter() - tc) / len(c))
                     t2 = time.perf_counter()
-                if best is None or t2 - t0 < best[0]:
-                    best = (t2 - t0, t1 - t0, mem.mib)
+                robust = (t1 - t0) + min(chunk_pp) * len(alphas)
+                if best is None or robust < best[3]:
+                    best = (t2 - t0, t1 - t0, mem.mib, robust)
             res["memory_method"] = mem.method
-            dt, prep_s, mib = best
+            dt_wall, prep_s, mib, dt = best
+            ours = ours[:, None]
             fl = our_flops(prep, len(alphas))
             nf = naive_flops_per_point(model, len(y))
-            row["ours"] = {"seconds": dt, "prepare_s": prep_s, "points_per_s": len(alphas) / dt,
+            row["ours"] = {"seconds": dt, "seconds_wall": dt_wall, "prepare_s": prep_s,
+                           "points_per_s": len(alphas) / dt,
                            "sample_evals_per_s": len(alphas) * len(y) / dt, "peak_mib": mib,
                            "rows_after_dedup": prep.rows, "structure": dict(prep.info),
                            "useful_gflop": fl["total"] / 1e9,
@@ -341,12 +420,17 @@ def run(args) -> dict:
                   f"({prep.info.get('dedup')})", flush=True)
             nv, pick, nvals = time_naive(model, dirs, X, y, alphas, ds.classes, budget_s)
             nv["seconds_extrapolated"] = nv["per_point_s"] * len(alphas)
+            nv["seconds_extrapolated_mean"] = nv["mean_per_point_s"] * len(alphas)
             nv["extrapolated"] = nv["points_timed"] < len(alphas)
             nv["gflops"] = nf / nv["per_point_s"] / 1e9
             row["naive"] = nv
             row["max_abs_diff_vs_naive"] = float(np.abs(ours[pick, 0] - nvals).max())
             row["checked_points"] = int(len(pick))
+            # FLOP bound: at the measured matmul peak, how fast could ours be against this naive?
+            row["flops_per_point"] = {"naive": nf, "ours": fl["per_point"],
+                                      "ratio": nf / max(fl["per_point"], 1.0)}
             row["speedup_vs_naive"] = nv["seconds_extrapolated"] / dt
+            row["speedup_vs_naive_wall_mean"] = nv["seconds_extrapolated_mean"] / dt_wall
             print(f"   naive {nv['per_point_s'] * 1e3:.2f} ms/point on {nv['points_timed']} "
                   f"points; x{row['speedup_vs_naive']:.1f}; max|diff| "
                   f"{row['max_abs_diff_vs_naive']:.2e}", flush=True)
@@ -382,6 +466,10 @@ def run(args) -> dict:
         if "ours" in row:
             row["ours"]["fraction_of_matmul_peak"] = (row["ours"]["useful_gflops"]
                                                       / res["matmul_gflops"])
+            fp = row["flops_per_point"]
+            # ours at 100% of the peak for its per-point products, against the naive loop as timed
+            row["max_speedup_vs_naive_at_peak"] = (row["naive"]["per_point_s"]
+                                                   / (fp["ours"] / (res["matmul_gflops"] * 1e9)))
     res["machine"]["loadavg_end"] = list(os.getloadavg())
     return res
 
@@ -448,8 +536,8 @@ def markdown(res: dict) -> str:
         "",
         "| dataset | case | rows (unique) | ours s | points/s | sample-evals/s | ours MiB | "
         "naive s (ext.) | x naive | loss-landscapes s (ext.) | x l-l | max abs diff vs naive | "
-        "useful GFLOP/s | of matmul peak |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "useful GFLOP/s | of matmul peak | naive-equivalent GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["cases"]:
         if "ours" not in r:
@@ -466,7 +554,7 @@ def markdown(res: dict) -> str:
             f"{o['peak_mib']:.0f} | {n['seconds_extrapolated']:.1f} | "
             f"{r['speedup_vs_naive']:.1f} | {ll_s} | {ll_x} | "
             f"{r['max_abs_diff_vs_naive']:.1e} | {o['useful_gflops']:.1f} | "
-            f"{100 * o['fraction_of_matmul_peak']:.0f}% |")
+            f"{100 * o['fraction_of_matmul_peak']:.0f}% | {o['naive_equivalent_gflops']:.0f} |")
     lines += ["", "Notes:", ""]
     for r in res["cases"]:
         if "ours" not in r:
@@ -475,12 +563,22 @@ def markdown(res: dict) -> str:
         lines.append(
             f"- {r['dataset']} / {r['case']}: {r['description']}; grid {r['grid']} "
             f"({r['points']} points) over the full train split ({r['samples']} samples). "
-            f"Naive: {n['points_timed']} points timed "
-            f"({n['per_point_s'] * 1e3:.2f} ms/point, {n['gflops']:.0f} GFLOP/s, "
+            f"Ours: {r['ours']['seconds_wall']:.3f} s wall for the whole grid "
+            f"(x{r['speedup_vs_naive_wall_mean']:.1f} the naive loop's mean rate). "
+            f"Naive: {n['points_timed']} points timed in {n['batches']} batches "
+            f"(best {n['per_point_s'] * 1e3:.2f}, mean {n['mean_per_point_s'] * 1e3:.2f} "
+            f"ms/point, {n['gflops']:.0f} GFLOP/s, "
             f"{n['peak_mib']:.0f} MiB)"
             + (", extrapolated to the grid" if n["extrapolated"] else "")
             + f"; ours prepares in {r['ours']['prepare_s']:.3f} s "
-              f"({r['ours']['structure'].get('dedup')})"
+              f"({r['ours']['structure'].get('dedup')}"
+            + (f"; {r['ours']['structure']['separable']}"
+               if "separable" in r["ours"]["structure"] else "") + ")"
+            + (f"; per point ours multiplies {r['flops_per_point']['ours'] / 1e6:.1f} MFLOP "
+               f"against the naive loop's {r['flops_per_point']['naive'] / 1e6:.1f} "
+               f"(x{r['flops_per_point']['ratio']:.2f} fewer): even at 100% of the measured "
+               f"matmul peak ours could be at most x{r['max_speedup_vs_naive_at_peak']:.1f} "
+               "the naive loop as timed here" if "max_speedup_vs_naive_at_peak" in r else "")
             + "".join(
                 f"; loss-landscapes {x['api']}: "
                 + (f"{x['points_timed']} points timed ({x['per_point_s'] * 1e3:.2f} ms/point), "
@@ -498,6 +596,16 @@ def markdown(res: dict) -> str:
             f"not included); max abs diff vs naive at {b['checked_points']} points per split "
             f"{b['max_abs_diff_vs_naive']:.1e}.")
     lines += [
+        f"- Timing on a shared machine: ours runs the whole grid in {BATCHES} chunks, the naive "
+        f"loop its subset in {BATCHES} batches, loss-landscapes 3 calls; each method's time "
+        "is its fastest chunk/batch/call per point times the grid's points (ours: plus its "
+        "preparation). Other jobs' bursts only slow a batch down, so best-of is the fair "
+        "estimate for all three; ours's actual wall time is in the notes.",
+        "- Threads: every timing (ours, naive, loss-landscapes, matmul peak) uses the same "
+        "thread count. On this shared 2-vCPU machine 2 OpenMP threads made ours and the naive "
+        "loop 10-20x slower when the other vCPU was busy, so the default is 1 thread.",
+        "- naive-equivalent GFLOP/s: the naive loop's FLOPs for the whole grid divided by our "
+        "time (can exceed the peak: the structure removes work).",
         "- Useful FLOPs: the matrix products ours performs (preparation + per point); "
         "'of matmul peak' divides their rate by the measured matmul throughput. The naive loop's "
         "FLOPs are every layer's product for every sample at every point.",

@@ -68,7 +68,7 @@ def theorem2_lines(metrics: dict) -> list[str]:
 
 
 def _construct(args) -> int:
-    from .baseline import ease_lines
+    from .baseline import ease_comparison, ease_lines
     from .bundle import save_bundle
     from .config import ConstructionConfig, validate
     from .construct import construct, drive
@@ -101,12 +101,7 @@ def _construct(args) -> int:
     measurement = measure_surfaces(con)
     metrics = construction_metrics(con, measurement, checks=cfg.theorem == 1)
     if cfg.theorem == 1 and not args.no_baseline:
-        base = drive(run_baseline_frames(resolved), None if args.quiet else Progress())
-        metrics["baseline"] = base.to_json()
-        metrics["ease"] = {"construction_s": con.timings["regression_s"],
-                           "construction_steps": con.timings["steps"],
-                           "ordinary_training_s": base.wall_s, "ordinary_training_steps": base.steps,
-                           "ordinary_steps_to_converge": base.steps_to_converge}
+        metrics.update(drive(ease_comparison(resolved, con), None if args.quiet else Progress()))
     metrics["timings"]["command_s"] = round(time.perf_counter() - t0, 3)
     save_bundle(out, con, measurement, metrics, overwrite=args.overwrite)
     png = any_figure(Path(args.png) if args.png else out / "figure.png", con, measurement,
@@ -125,21 +120,21 @@ def _construct(args) -> int:
     return 0
 
 
-def run_baseline_frames(resolved):
-    from .baseline import train_ordinary
-
-    cfg = resolved.config
-    return train_ordinary(resolved.dataset, resolved.network, seed=cfg.seed, device=cfg.device)
-
-
 def _transfer(args) -> int:
     from .transfer import transfer, transfer_lines
 
-    rep = transfer(args.bundle, args.dataset, split=args.split, device=args.device)
+    from .bundle import load_bundle
+
+    b = load_bundle(args.bundle)
+    rep = transfer(b, args.dataset, split=args.split, device=args.device)
     print("\n".join(transfer_lines(rep)))
     if args.json:
         Path(args.json).write_text(json.dumps({k: v for k, v in rep.items()
                                                if not k.startswith("_")}, indent=2))
+    if args.png:
+        from .figure import transfer_figure
+
+        print(f"figure {transfer_figure(args.png, rep, b.target, b.surfaces['train'], b.heads, b.alpha_range)}")
     return 0
 
 
@@ -231,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which samples (default: test for the bundle's own dataset, else all)")
     t.add_argument("--device", default="cpu")
     t.add_argument("--json", help="also write the figures to this JSON file")
+    t.add_argument("--png", help="also draw target, both measured surfaces, measured and "
+                                 "predicted gap to this PNG")
     t.set_defaults(func=_transfer)
 
     v = sub.add_parser("verify", help="re-measure a bundle from scratch")
@@ -261,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except LossPatternError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unwritable --png/--json/--out path, a vanished file
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr)

@@ -295,3 +295,81 @@ def any_figure(path, con, measurement, metrics: dict) -> Path:
     if t2:
         return theorem2_figure(*args)
     return surface_figure(*args)
+
+
+def _plane(arr: np.ndarray, heads: int) -> tuple[np.ndarray, str]:
+    """A 1-D or 2-D view of a surface: head 1 of several, the middle of directions 3.. ."""
+    note = []
+    if heads > 1:
+        arr, note = arr[0], ["head 1"]
+    if arr.ndim > 2:
+        mid = tuple(s // 2 for s in arr.shape[2:])
+        arr = arr[(slice(None), slice(None)) + mid]
+        note.append("directions 3.. at their middle grid point")
+    return arr, ", ".join(note)
+
+
+def transfer_figure(path, rep: dict, target: np.ndarray, train: np.ndarray, heads: int = 1,
+                    alpha_range=None, dpi: int = 110) -> Path:
+    """Observation 1: the surface on the bundle's train split, on the new data, and their gap
+    beside the gap predicted from the label marginals (Theorem 1) - all measured."""
+    plt = _plt()
+    f, t = rep["from"], rep["to"]
+    views = {k: _plane(a, heads) for k, a in (("target", target), ("train", train),
+                                               ("new", rep["_surface"]), ("gap", rep["_gap"]),
+                                               ("pred", rep["_predicted"]))}
+    note = views["target"][1]
+    import textwrap
+
+    own = f"measured on\n{f['dataset']} train ({f['n']} samples)"
+    new = "measured on\n" + textwrap.fill(f"{t['dataset']} {t['split']} ({t['n']} samples)", 38)
+    pred = ("predicted gap from label marginals\n" + r"$\sum_k (\pi'_k - \pi_k)\,\ell(p, k)$" if rep["prediction_applies"] else
+            "prediction: not applicable\n(Theorem 2 promises no transfer)")
+    title = (f"Transfer of {Path(rep['bundle']).name} (Theorem {rep['theorem']}): max |pi' - pi| "
+             f"{rep['max_abs_marginal_difference']:.4f}, measured gap max "
+             f"{rep['max_abs_gap']:.4f} nats, " + (
+                 f"|measured - predicted| max {rep['max_abs_gap_minus_prediction']:.1e}"
+                 if rep["prediction_applies"] else "no transfer is promised")
+             + (f"\n({note})" if note else ""))
+    loss_panels = [("target T", views["target"][0]), (own, views["train"][0]),
+                   (new, views["new"][0])]
+    gap_panels = [("measured gap:\nnew data - train split", views["gap"][0]), (pred, views["pred"][0])]
+    vmin = min(float(a.min()) for _, a in loss_panels)
+    vmax = max(float(a.max()) for _, a in loss_panels)
+    gmax = max(max(float(np.abs(a).max()) for _, a in gap_panels), 1e-6)
+    if views["target"][0].ndim == 1:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+        x = np.linspace(*(alpha_range or [[0, 1]])[0], len(views["target"][0]))
+        for (label, a), style in zip(loss_panels, ("--", "-", ":")):
+            axes[0].plot(x, a, style, label=label)
+        for (label, a), style in zip(gap_panels, ("-", ":")):
+            axes[1].plot(x, a, style, label=label)
+        axes[0].set_ylabel(_loss_label({}))
+        axes[1].set_ylabel("loss difference")
+        for ax in axes:
+            ax.set_xlabel(r"$\alpha_1$ (direction 1)")
+            ax.legend(fontsize=8)
+    else:
+        (lo1, hi1), (lo2, hi2) = (alpha_range or [[0, 1], [0, 1]])[:2]
+        fig, axes = plt.subplots(1, 5, figsize=(20, 4.4), constrained_layout=True)
+        for ax, (label, a) in zip(axes[:3], loss_panels):
+            im = ax.imshow(a.T, origin="lower", extent=[lo1, hi1, lo2, hi2], vmin=vmin, vmax=vmax,
+                           cmap="viridis", interpolation="nearest")
+            ax.set_title(label, fontsize=9)
+        fig.colorbar(im, ax=axes[:3], shrink=0.85, label=_loss_label({}))
+        for ax, (label, a) in zip(axes[3:], gap_panels):
+            im = ax.imshow(a.T, origin="lower", extent=[lo1, hi1, lo2, hi2], vmin=-gmax,
+                           vmax=gmax, cmap="RdBu_r", interpolation="nearest")
+            ax.set_title(label, fontsize=9)
+        fig.colorbar(im, ax=axes[3:], shrink=0.85, label="loss difference (nats)")
+        if not rep["prediction_applies"]:
+            axes[4].clear()
+            axes[4].axis("off")
+            axes[4].text(0.5, 0.5, "no prediction:\nTheorem 2 networks see x,\nso the theorem "
+                         "promises no transfer;\nthe gap on the left is measured", ha="center",
+                         va="center", fontsize=10)
+        for ax in axes:
+            ax.set_xlabel(r"$\alpha_1$")
+            ax.set_ylabel(r"$\alpha_2$")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path, dpi)

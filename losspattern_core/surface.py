@@ -18,6 +18,13 @@ every sample of the split. It exploits structure instead, and batches many grid 
   hash (two random projections) finds duplicates, an exact comparison confirms them, and when
   every hash differs nothing more is done. With zero first-layer weights (Theorem 1) the whole
   split is one row without looking at the inputs at all;
+* **separable networks**: when exact zeros in the weights keep every unit the output layer
+  reads either sample-only or point-only (Theorem 2's block structure: an alpha block and an x
+  block that meet only at the output), logits(alpha, x) = c(x) + g(alpha). c is computed once,
+  g on one row per point, and the cross-entropy needs only sum_k exp(c_ik) exp(g_ak): a
+  (points x K)(K x rows) product and a log per (point, row); MSE is closed form. A single
+  nonzero coupling weight makes the detection fall back to the general path (``_separable``);
+* bias + ReLU after a product is one fused pass (``aten._add_relu``) where torch has it;
 * later moved layers get per-point weights W + sum_i a_i dW_i (batched GEMM), or, when only a
   handful of rows remain, one stacked GEMM against [W; dW_1; ...] shared by every point;
 * the last layer writes its logits transposed (classes x rows), where the loss's reductions
@@ -44,10 +51,14 @@ from .losses import per_class_loss
 from .networks import Sine
 from .patterns import grid_points
 
-# floats per tile of (points x rows x width). ~4 MB keeps a tile's activations in L2/L3 on CPU;
-# on a GPU larger tiles are better (see _default_budget).
+# floats per tile of (points x rows x width). 4 MB keeps a tile's activations in L2/L3 and
+# the per-tile Python overhead small on CPU; on a GPU larger tiles are better (see _default_budget).
 DEFAULT_BUDGET = 2**20
 GPU_BUDGET = 2**25
+
+# relu(a + b) in one pass (a private aten op with a vectorised CPU kernel); plain ops otherwise
+_ADD_RELU = getattr(torch.ops.aten, "_add_relu", None)
+_ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)
 
 _ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.GELU, nn.Sigmoid, nn.SiLU, nn.LeakyReLU, nn.ELU, nn.Softplus,
                 nn.Identity, Sine)
@@ -237,6 +248,7 @@ class _Prepared:
     tail: list                    # ops: ("act", mod) | ("linear", mod) | ("moved", _Moved)
     widest: int
     info: dict = field(default_factory=dict)
+    sep: _Separable | None = None  # logits = c(x) + g(alpha): see _separable
 
     @property
     def device(self) -> torch.device:
@@ -316,12 +328,21 @@ def prepare(model: nn.Sequential, directions: list[Direction], X, y, classes: in
         one_class = bool(((counts > 0).sum(1) == 1).all())
         label = counts.argmax(1) if one_class else None
 
+        # Separable networks (Theorem 2's block structure): logits(alpha, x) = c(x) + g(alpha).
+        sep = None
+        if a is not None and u > 1:
+            sep = _separable(model, moved, first, a, counts, classes)
+            if sep is not None:
+                flops += sep.prepare_flops
+                info["separable"] = sep.describe()
+
         # One stacked GEMM for every product of the first moved layer, on unique rows only,
         # skipping units whose weight row is zero.
-        pre = b0.expand(u, -1).clone() if nzw.any() else None
+        # (A separable network needs none of it: c(x) and g(alpha) are all it evaluates.)
+        pre = b0.expand(u, -1).clone() if nzw.any() and sep is None else None
         drows = None
-        mats = [W0[nzw]] if nzw.any() else []
-        if dW is not None:
+        mats = [W0[nzw]] if nzw.any() and sep is None else []
+        if dW is not None and sep is None:
             mats += [dW[i][mcols] for i in range(z)]
         if mats:
             cat = torch.cat(mats)
@@ -396,18 +417,212 @@ def prepare(model: nn.Sequential, directions: list[Direction], X, y, classes: in
                     moved_units_row_constant=bool(base.shape[0] == 1 and drows is None),
                     dense_first_layer=drows is not None, prepare_flops=flops)
     return _Prepared(z, n, u, counts, class_n, label, counts if label is not None else None,
-                     base, dconst, drows, act1, split, C, wm_t, tail, max(widths), info)
+                     base, dconst, drows, act1, split, C, wm_t, tail, max(widths), info, sep)
+
+
+# --- separable networks -----------------------------------------------------------------------
+
+@dataclass
+class _Separable:
+    """logits(alpha, x) = c(x) + g(alpha), found from exact zeros in the weights.
+
+    Every unit from the first moved layer on is classed by what it can depend on: the samples
+    (x), the point (alpha), both, or neither. A unit depends on what its inputs with a nonzero
+    weight (or weight delta) depend on, and on alpha when a direction moves its row. When no
+    unit the output layer reads depends on both, and the directions do not move the output
+    weights of x-dependent units, the output layer (linear) adds an x part and an alpha part:
+    c(x) (U, H*K) is computed once at theta_0 and g(alpha) on a single row per point (the
+    alpha units never read an x unit, so any row gives them exactly). Cross-entropy then needs
+    only sum_k exp(c_ik) exp(g_ak): a (points x K) by (K x rows) product, a log, and a
+    (points x rows) by (rows x K) product with the label counts; MSE is closed form.
+    """
+
+    heads: int
+    classes: int
+    c: torch.Tensor            # (U, H, K) float32
+    cmax: torch.Tensor         # (U, H)
+    ec_t: torch.Tensor         # (H, K, U) exp(c - cmax), transposed for the product
+    const: torch.Tensor        # (H, K) float64: sum_i counts_ik (cmax_ih - c_ihk)
+    mse_a: torch.Tensor        # (H, K) float64: sum_i counts_ik |c_ih|^2
+    mse_c: torch.Tensor        # (H, K, K) float64: counts^T c per head
+    ops: list                  # hidden ops on one row: ("act", mod) | ("linear", mod, dws, dbs)
+    row0: torch.Tensor         # (1, in) the representative row entering the first moved layer
+    out_w_alpha: torch.Tensor  # (out, n_alpha) output weights of the alpha units
+    alpha_cols: torch.Tensor   # indices of the alpha units in the last hidden layer
+    out_dw: list               # per direction: output-weight delta or None
+    out_db: list               # per direction: output-bias delta or None
+    x_units: int
+    alpha_units: int
+    prepare_flops: float
+
+    def describe(self) -> str:
+        return (f"logits = c(x) + g(alpha): {self.x_units} x units and {self.alpha_units} "
+                f"alpha units feed the output layer")
+
+    def g(self, alpha: torch.Tensor) -> torch.Tensor:
+        """g(alpha) (P, H*K) for points alpha (P, z): the network on one row, alpha units only
+        entering the output (per-point weights W + sum a_i dW_i as z + 1 shared products)."""
+        h = self.row0.expand(len(alpha), -1)
+        for op in self.ops:
+            if op[0] == "act":
+                h = op[1](h)
+                continue
+            _, mod, dws, dbs = op
+            out = F.linear(h, mod.weight, mod.bias)
+            for j, (dw, db) in enumerate(zip(dws, dbs, strict=True)):
+                if dw is not None:
+                    out += alpha[:, j:j + 1] * (h @ dw.T)
+                if db is not None:
+                    out += alpha[:, j:j + 1] * db
+            h = out
+        g = h[:, self.alpha_cols] @ self.out_w_alpha.T
+        for j, (dw, db) in enumerate(zip(self.out_dw, self.out_db, strict=True)):
+            if dw is not None:   # zero on every x-dependent column (checked)
+                g += alpha[:, j:j + 1] * (h @ dw.T)
+            if db is not None:
+                g += alpha[:, j:j + 1] * db
+        return g
+
+
+def _separable(model: nn.Sequential, moved: dict, first: int, a: torch.Tensor,
+               counts: torch.Tensor, classes: int) -> _Separable | None:
+    """The c(x) + g(alpha) decomposition when the weights' exact zeros allow it, else None."""
+    mods = list(model)[first:]
+    if not isinstance(mods[-1], nn.Linear) or mods[-1].out_features % classes:
+        return None
+    if any(not isinstance(m, (nn.Linear, *_ELEMENTWISE)) for m in mods):
+        return None
+    dx = da = None
+    for off, mod in enumerate(mods[:-1]):
+        if not isinstance(mod, nn.Linear):
+            continue
+        i = first + off
+        W = mod.weight.detach()
+        dws, dbs = moved.get(i, ([None], [None]))
+        nzd = torch.zeros_like(W, dtype=torch.bool)
+        for t in dws:
+            if t is not None:
+                nzd |= t != 0
+        moved_bias = torch.zeros(W.shape[0], dtype=torch.bool, device=W.device)
+        for t in dbs:
+            if t is not None:
+                moved_bias |= t != 0
+        reads = (W != 0) | nzd
+        if dx is None:   # the first moved layer reads the (x-dependent) prefix
+            dx = reads.any(1)
+            da = nzd.any(1) | moved_bias
+        else:
+            dx = (reads & dx.unsqueeze(0)).any(1)
+            da = (reads & da.unsqueeze(0)).any(1) | nzd.any(1) | moved_bias
+    if dx is None:       # only the output layer moves: nothing to separate
+        return None
+    last_i = first + len(mods) - 1
+    last = mods[-1]
+    Wl = last.weight.detach()
+    z = len(next(iter(moved.values()))[0])
+    dwl, dbl = moved.get(last_i, ([None] * z, [None] * z))
+    nzd = torch.zeros_like(Wl, dtype=torch.bool)
+    for t in dwl:
+        if t is not None:
+            nzd |= t != 0
+    rel = ((Wl != 0) | nzd).any(0)
+    if bool((rel & dx & da).any()) or bool((nzd.any(0) & dx).any()):
+        return None
+    acols = torch.nonzero(rel & da).view(-1)
+    xcols = torch.nonzero(rel & ~da).view(-1)
+    if len(acols) == 0 or not bool((rel & dx).any()):
+        return None      # no alpha part (or no x part): the other paths are as good
+    heads = last.out_features // classes
+    u = a.shape[0]
+    with torch.no_grad():
+        hid = model[first:len(model) - 1]
+        blk = 8192
+        c = torch.cat([torch.addmm(last.bias.detach(), hid(a[s:s + blk])[:, xcols],
+                                   Wl[:, xcols].T) for s in range(0, u, blk)])
+        flops = 2.0 * u * (sum(m.in_features * m.out_features for m in hid
+                               if isinstance(m, nn.Linear)) + len(xcols) * Wl.shape[0])
+        c = c.view(u, heads, classes)
+        cmax = c.amax(2)
+        ec_t = (c - cmax.unsqueeze(2)).exp_().permute(1, 2, 0).contiguous()
+        cd = c.double()
+        const = torch.einsum("uk,uhk->hk", counts, cmax.double().unsqueeze(2) - cd)
+        mse_a = torch.einsum("uk,uh->hk", counts, (cd * cd).sum(2))
+        mse_c = torch.einsum("uk,uhj->hkj", counts, cd)
+    ops = []
+    for off, mod in enumerate(mods[:-1]):
+        if isinstance(mod, nn.Linear):
+            dws, dbs = moved.get(first + off, ([None], [None]))
+            ops.append(("linear", mod, [t for t in dws], [t for t in dbs]))
+        else:
+            ops.append(("act", mod))
+    return _Separable(heads, classes, c, cmax, ec_t, const, mse_a, mse_c, ops, a[:1].clone(),
+                      Wl[:, acols].contiguous(), acols, list(dwl), list(dbl),
+                      int(len(xcols)), int(len(acols)), flops)
+
+
+def _separable_sums(sep: _Separable, prep: _Prepared, alphas: torch.Tensor, loss: str,
+                    budget: int) -> torch.Tensor:
+    """Per-class loss sums (P, H, K), float64, for a separable network."""
+    H, K, u = sep.heads, sep.classes, prep.rows
+    sums = torch.zeros(len(alphas), H, K, dtype=torch.float64, device=alphas.device)
+    nk = prep.class_n                                                       # (K,)
+    tile = max(1, budget // (2 * K))         # the fallback's (p, rows, K) float64 fits budget
+    rows = max(1, min(u, max(tile // 16, 1)))
+    pts = max(1, tile // rows)
+    counts32 = prep.counts.float()
+    for s in range(0, len(alphas), pts):
+        a = alphas[s:s + pts]
+        g = sep.g(a).view(len(a), H, K)
+        gd = g.double()
+        out = sums[s:s + pts]
+        if loss == "mse":   # sum_i n_ik |c_i + g|^2 - 2 (c_ik + g_k) + 1, expanded
+            out += (sep.mse_a.unsqueeze(0) + 2 * torch.einsum("phj,hkj->phk", gd, sep.mse_c)
+                    + nk * (gd * gd).sum(2, keepdim=True)
+                    - 2 * torch.diagonal(sep.mse_c, dim1=1, dim2=2).unsqueeze(0)
+                    - 2 * nk * gd + nk)
+            continue
+        gmax = g.amax(2)                                                    # (p, H)
+        eg = (g - gmax.unsqueeze(2)).exp_()                                 # (p, H, K)
+        out += sep.const.unsqueeze(0) + nk * (gmax.double().unsqueeze(2) - gd)
+        for h in range(H):
+            for r0 in range(0, u, rows):
+                r1 = min(u, r0 + rows)
+                S = eg[:, h] @ sep.ec_t[h, :, r0:r1]                        # (p, rows)
+                if not bool(S.amin() > 1e-30):   # float32 range too small here: exact path
+                    lg = (sep.c[r0:r1, h].double().unsqueeze(0) + gd[:, h].unsqueeze(1))
+                    S = (torch.logsumexp(lg, 2) - sep.cmax[r0:r1, h].double().unsqueeze(0)
+                         - gmax[:, h].double().unsqueeze(1))
+                    out[:, h] += S @ prep.counts[r0:r1]
+                    continue
+                out[:, h] += (S.log_() @ counts32[r0:r1]).double()
+    return sums
 
 
 # --- evaluation -----------------------------------------------------------------------------
 
+def _relu_next(prep: _Prepared, j: int) -> bool:
+    return j < len(prep.tail) and prep.tail[j][0] == "act" and isinstance(prep.tail[j][1], nn.ReLU)
+
+
+def _bias_act_(prep: _Prepared, h: torch.Tensor, b: torch.Tensor, j: int) -> int:
+    """h += b, then the tail's op j if it is a ReLU (fused: one pass); returns the next op."""
+    if _ADD_RELU_ is not None and _relu_next(prep, j):
+        _ADD_RELU_(h, b)
+        return j + 1
+    h += b
+    return j
+
+
 def _first_layers(prep: _Prepared, alpha: torch.Tensor, r0: int, r1: int,
-                  per_point: dict) -> torch.Tensor:
-    """Pre-activation entering the tail for points ``alpha`` (p, z) and rows r0:r1."""
+                  per_point: dict) -> tuple[torch.Tensor, int]:
+    """Pre-activation entering the tail for points ``alpha`` (p, z) and rows r0:r1, and the
+    index of the tail op to run next (1 when the tail's leading ReLU was fused in)."""
     p, u = alpha.shape[0], r1 - r0
     if prep.split and "v" in per_point:        # moved units identical on every row
         c = prep.C if prep.C.shape[0] == 1 else prep.C[r0:r1]
-        return c.unsqueeze(0) + per_point["v"].unsqueeze(1)
+        if _ADD_RELU is not None and _relu_next(prep, 0) and c.shape[0] == u:
+            return _ADD_RELU(c.unsqueeze(0), per_point["v"].unsqueeze(1)), 1
+        return c.unsqueeze(0) + per_point["v"].unsqueeze(1), 0
     if prep.drows is not None:
         m = prep.base.shape[1]
         base = prep.base[r0:r1].reshape(1, -1)
@@ -418,41 +633,47 @@ def _first_layers(prep: _Prepared, alpha: torch.Tensor, r0: int, r1: int,
         if h.shape[1] != u:
             h = h.expand(p, u, -1).contiguous()
     if not prep.split:
-        return h
+        return h, 0
     h = _act_(prep.act1, h)
     out = torch.matmul(h, prep.wm_t)
     c = prep.C if prep.C.shape[0] == 1 else prep.C[r0:r1]
-    out += c
-    return out
+    return out, _bias_act_(prep, out, c, 0)
 
 
-def _tail(prep: _Prepared, h: torch.Tensor, per_point: dict) -> torch.Tensor:
-    """Run the tail and return the logits transposed, (p, heads*K, rows) (rows innermost).
+def _tail(prep: _Prepared, h: torch.Tensor, per_point: dict, start: int = 0) -> torch.Tensor:
+    """Run the tail from op ``start`` and return the logits transposed, (p, heads*K, rows)
+    (rows innermost).
 
     Reducing over a handful of classes is ~10x faster along a strided axis with the rows
     contiguous than along a short innermost axis (as ``log_softmax`` does), so the last Linear
-    layer writes its output transposed: W @ h^T is one GEMM either way.
+    layer writes its output transposed: W @ h^T is one GEMM either way. A bias followed by a
+    ReLU is added in the same pass as the ReLU (the product itself is written bias-free).
     """
     last = len(prep.tail) - 1
-    for j, (kind, op) in enumerate(prep.tail):
+    j = start
+    while j <= last:
+        kind, op = prep.tail[j]
+        j += 1
         p, u = h.shape[:2]
         if kind == "act":
             h = _act_(op, h)
         elif kind == "linear":
-            if j == last:
+            if j - 1 == last:
                 lt = torch.addmm(op.bias.unsqueeze(1), op.weight, h.reshape(p * u, -1).T)
                 return lt.view(-1, p, u).permute(1, 0, 2)
-            h = F.linear(h, op.weight, op.bias)
+            h = torch.mm(h.reshape(p * u, -1), op.weight.T).view(p, u, -1)
+            j = _bias_act_(prep, h, op.bias, j)
         else:
-            w_t, b = per_point[j]
+            w_t, b = per_point[j - 1]
             if w_t is None:    # few rows: one stacked GEMM shared by all points
                 r = torch.matmul(h, b[0]).view(p, u, prep.z + 1, -1)
                 h = r[:, :, 0] + torch.einsum("puzo,pz->puo", r[:, :, 1:], b[1])
                 h += b[2].unsqueeze(1)
-            elif j == last:
+            elif j - 1 == last:
                 return torch.baddbmm(b.unsqueeze(2), w_t.transpose(1, 2), h.transpose(1, 2))
             else:
-                h = torch.baddbmm(b.unsqueeze(1), h, w_t)
+                h = torch.bmm(h, w_t)
+                j = _bias_act_(prep, h, b.unsqueeze(1), j)
     return h.permute(0, 2, 1).contiguous()
 
 
@@ -542,6 +763,10 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
     if final != out_width:
         raise ConfigError(f"the network has {final} outputs; heads x classes = {out_width}")
     budget = budget or _default_budget(prep.device)
+    if prep.sep is not None:
+        with torch.no_grad():
+            sums = _separable_sums(prep.sep, prep, alphas, loss, budget)
+        return _finish(prep, sums)
     pts, rows = _tiles(prep, budget)
     sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
     with torch.no_grad():
@@ -550,8 +775,13 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
             pp = _per_point(prep, a)
             for r0 in range(0, prep.rows, rows):
                 r1 = min(prep.rows, r0 + rows)
-                h = _tail(prep, _first_layers(prep, a, r0, r1, pp), pp)
+                h0, j0 = _first_layers(prep, a, r0, r1, pp)
+                h = _tail(prep, h0, pp, j0)
                 sums[s:s + pts] += _loss_sums(prep, h, r0, r1, heads, classes, loss)
+    return _finish(prep, sums)
+
+
+def _finish(prep: _Prepared, sums: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     sums = sums.cpu()
     total = sums.sum(-1) / prep.n
     per_class = sums / prep.class_n.cpu().clamp(min=1)

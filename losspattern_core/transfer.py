@@ -108,6 +108,7 @@ def transfer_lines(rep: dict) -> list[str]:
              f"fidelity to the target: PSNR {rep['train_fidelity']['psnr_db']:.2f} dB on the "
              f"training split, {rep['new_fidelity']['psnr_db']:.2f} dB here"]
     if not rep["prediction_applies"]:
+        lines[3] = "predicted     not applicable: the gap is measured only"
         lines.insert(1, "note: Theorem 2 promises no transfer (its network sees x): the "
                         "prediction from label marginals does not apply; measured values shown")
     else:

@@ -3,7 +3,13 @@
 Run under Xvfb (xvfb-run sets DISPLAY), e.g.
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" \
         python scripts/screenshot.py shot.png
-Options: --tab heatmaps|3d|curves, --steps N, --grid G, --width W, --pattern P, --size WxH.
+Options: --tab heatmaps|3d|curves, --steps N, --grid G, --width W, --pattern P, --size WxH,
+--theorem 1|2, --z 1|2|3, --rgb, --slice F (z = 3: where the slices cut, in [0, 1]).
+Examples (the docs' screenshots):
+    scripts/screenshot.py docs/screenshot.png
+    scripts/screenshot.py docs/screenshot-theorem2.png --theorem 2 --steps 300
+    scripts/screenshot.py docs/screenshot-z3.png --z 3 --pattern bumps --grid 24 --tab 3d
+    scripts/screenshot.py docs/screenshot-rgb.png --rgb --pattern sunset
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ def main() -> int:
     p.add_argument("--pattern", default="mountains")
     p.add_argument("--dataset", default="digits")
     p.add_argument("--size", default="1260x920")
+    p.add_argument("--theorem", type=int, default=1, choices=(1, 2))
+    p.add_argument("--z", type=int, default=2, choices=(1, 2, 3))
+    p.add_argument("--rgb", action="store_true")
+    p.add_argument("--slice", type=float, default=None)
+    p.add_argument("--timeout", type=float, default=600, help="seconds before giving up")
     args = p.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     from PySide6.QtCore import QSettings, QTimer
@@ -38,9 +49,10 @@ def main() -> int:
 
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
     win = MainWindow(settings, restore=False)
+    extra = ["--theorem", str(args.theorem), "--z", str(args.z)] + (["--rgb"] if args.rgb else [])
     apply_args(win, parse_args(["--pattern", args.pattern, "--dataset", args.dataset,
                                 "--steps", str(args.steps), "--grid", str(args.grid),
-                                "--width", str(args.width)]))
+                                "--width", str(args.width)] + extra))
     w, h = (int(v) for v in args.size.split("x"))
     win.resize(w, h)
     win.show()
@@ -48,7 +60,10 @@ def main() -> int:
     status = {"rc": 1}
 
     def shoot() -> None:
-        win.surface3d.flush()
+        if args.slice is not None:
+            win.heatmaps.set_slice(None, args.slice)
+        win.heatmaps.flush()
+        win.view3d().flush()
         app.processEvents()
         ok = win.grab().save(args.out)
         status["rc"] = 0 if ok else 1
@@ -57,8 +72,8 @@ def main() -> int:
 
     win.controller.finished.connect(lambda _: QTimer.singleShot(600, shoot))
     win.controller.failed.connect(lambda m: (print("run failed:", m), win.close()))
-    QTimer.singleShot(300, win.start_run)
-    QTimer.singleShot(120_000, win.close)  # never hang
+    QTimer.singleShot(300, lambda: win.when_ready(win.start_run))
+    QTimer.singleShot(int(args.timeout * 1000), win.close)  # never hang
     app.exec()
     return status["rc"]
 

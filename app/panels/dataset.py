@@ -1,10 +1,19 @@
-"""Dataset panel: which dataset, its size, a bar chart of its train label marginal and H(pi)."""
+"""Dataset panel: which dataset, its size, a bar chart of its train label marginal and H(pi).
+
+Loading happens on a worker thread (a dataset from disk can take seconds): the panel shows
+"loading…", the previous dataset stays current until the new one arrives, and an error is
+reported in the panel. Every request has an id; a late result from a superseded request is
+dropped.
+"""
 
 from __future__ import annotations
 
+import threading
+import traceback
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from losspattern_core.datasets import Dataset, available_datasets, load_dataset
@@ -13,15 +22,34 @@ from losspattern_core.errors import LossPatternError
 CHOICES = ("digits", "fashion-mnist", "synthetic", "synthetic:marginal=skewed")
 
 
+class _Relay(QObject):
+    """Lives in the GUI thread; the loader thread emits through it (queued delivery)."""
+
+    loaded = Signal(int, str, object)   # request id, spec, Dataset
+    failed = Signal(int, str, str)      # request id, spec, message
+
+
 class DatasetPanel(QWidget):
-    """``dataset`` is the loaded Dataset; ``spec()`` the string for ConstructionConfig."""
+    """``dataset`` is the loaded Dataset; ``spec()`` the string for ConstructionConfig.
+
+    ``select(spec)`` starts loading and returns at once; ``loading`` says whether a load is
+    under way, ``wait()`` joins the loader (tests, window close). ``changed`` fires when a new
+    dataset is in place, ``loading_changed(bool)`` when loading starts or ends.
+    """
 
     changed = Signal()
+    loading_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.dataset: Dataset | None = None
         self._spec = ""
+        self._request = 0
+        self._pending: str | None = None
+        self._threads: list[threading.Thread] = []
+        self._relay = _Relay(self)
+        self._relay.loaded.connect(self._on_loaded)
+        self._relay.failed.connect(self._on_failed)
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.addItems(CHOICES)
@@ -36,6 +64,9 @@ class DatasetPanel(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020;")
         self.error.hide()
+        self.status = QLabel()
+        self.status.setStyleSheet("color: #1f3b63; font-style: italic;")
+        self.status.hide()
         self.chart = pg.PlotWidget(background="w")
         self.chart.setFixedHeight(90)
         self.chart.setMouseEnabled(False, False)
@@ -47,6 +78,7 @@ class DatasetPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.combo)
+        lay.addWidget(self.status)
         lay.addWidget(self.error)
         lay.addWidget(self.info)
         lay.addWidget(self.chart)
@@ -54,26 +86,74 @@ class DatasetPanel(QWidget):
     def spec(self) -> str:
         return self._spec
 
+    @property
+    def loading(self) -> bool:
+        return self._pending is not None
+
     def select(self, spec: str) -> bool:
-        """Load a dataset; on failure say why and keep the previous one."""
+        """Start loading ``spec`` on a worker thread; False if there is nothing to load.
+
+        On failure the panel says why and the previous dataset stays.
+        """
         spec = spec.strip()
-        if not spec or spec == self._spec:
-            return self.dataset is not None
-        try:
-            ds = load_dataset(spec)
-        except LossPatternError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            self.combo.setEditText(self._spec)
-            return False
+        if not spec or (spec == self._spec and self._pending is None) or spec == self._pending:
+            return bool(spec) and (self.dataset is not None or self._pending is not None)
+        self._request += 1
+        rid, self._pending = self._request, spec
+        self.status.setText(f"loading {spec}…")
+        self.status.show()
         self.error.hide()
+        self.loading_changed.emit(True)
+        relay = self._relay
+
+        def work() -> None:
+            try:
+                ds = load_dataset(spec)
+            except LossPatternError as exc:
+                relay.failed.emit(rid, spec, str(exc))
+            except Exception as exc:  # a bug or an unexpected file: say so, keep the log
+                traceback.print_exc()
+                relay.failed.emit(rid, spec, f"{type(exc).__name__}: {exc}")
+            else:
+                relay.loaded.emit(rid, spec, ds)
+
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=work, name=f"dataset-{rid}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return True
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Join the loader threads (their results still arrive through the event loop)."""
+        for t in list(self._threads):
+            t.join(timeout)
+        return not any(t.is_alive() for t in self._threads)
+
+    def _done_loading(self) -> None:
+        self._pending = None
+        self.status.hide()
+        self.loading_changed.emit(False)
+
+    def _on_loaded(self, rid: int, spec: str, ds: Dataset) -> None:
+        if rid != self._request:
+            return
         self.dataset, self._spec = ds, spec
+        self._done_loading()
+        self.error.hide()
         if self.combo.findText(spec) < 0:
             self.combo.addItem(spec)
         self.combo.setCurrentText(spec)
         self._show(ds)
         self.changed.emit()
-        return True
+
+    def _on_failed(self, rid: int, spec: str, message: str) -> None:
+        if rid != self._request:
+            return
+        self._done_loading()
+        self.error.setText(f"could not load {spec}: {message}"
+                           + (f" — still using {self._spec}" if self._spec else ""))
+        self.error.show()
+        self.combo.setEditText(self._spec)
 
     def _show(self, ds: Dataset) -> None:
         pi = ds.marginal("train")

@@ -1,70 +1,230 @@
-"""Metrics panel: the measured figures of a finished run, each with where it comes from."""
+"""Metrics panel: the measured figures of a finished run, grouped, each with where it comes from.
+
+Rich text in a QTextBrowser: it word-wraps to any width and scrolls, so nothing is cut off.
+``rows`` keeps the shown values by name (for tests and the status line).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+import html
+import math
+
+from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
+
+CSS = """
+<style>
+ h4 { margin: 6px 0 2px 0; color: #1f3b63; }
+ p.note { color: #555; margin: 0 0 2px 0; }
+ table { border-collapse: collapse; }
+ td, th { padding: 1px 8px 1px 0; }
+ th { text-align: left; color: #333; font-weight: 600; }
+ td.v { text-align: right; font-family: monospace; }
+ .warn { color: #9a3b00; }
+</style>
+"""
+CHANNELS = "RGB"
+
+
+def _f(v, fmt=".4f", unit="") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:{fmt}}{unit}"
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * v:.2f} %"
 
 
 class MetricsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.tree = QTreeWidget()
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["quantity", "value", "measured on"])
-        self.tree.setRootIsDecorated(False)
-        self.tree.setAlternatingRowColors(True)
-        head = self.tree.header()
-        head.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        head.setSectionResizeMode(1, QHeaderView.ResizeToContents)
-        head.setStretchLastSection(True)
+        self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        self.view.setMinimumWidth(260)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.tree)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.view)
+        self.rows: dict[str, str] = {}
         self.clear()
 
+    # --- public API ----------------------------------------------------------------------------
     def clear(self, text: str = "no finished run yet") -> None:
-        self.tree.clear()
-        QTreeWidgetItem(self.tree, ["—", "", text])
-        self.rows: dict[str, str] = {}
+        self.rows = {}
+        self.view.setHtml(CSS + f"<p class='note'>{html.escape(text)}</p>")
+
+    def text(self) -> str:
+        return self.view.toPlainText()
 
     def show_metrics(self, metrics: dict, provenance: dict) -> None:
         """``provenance``: dataset, n_train, n_test, grid, z, seed, theorem, directions."""
-        self.tree.clear()
         self.rows = {}
+        self._parts: list[str] = [CSS]
         p = provenance
-        where = {s: f"{p['dataset']} {s} split ({p['n_' + s]} samples), {p['grid']}^{p['z']} "
-                    f"grid over α, directions {p['directions']}, seed {p['seed']}"
-                 for s in ("train", "test")}
-        for split in ("train", "test"):
-            f = metrics.get(split)
-            if not f:
-                continue
-            self._row(f"PSNR {split}", f"{f['psnr_db']:.2f} dB", where[split] + "; vs target T")
-            self._row(f"NRMSE {split}", f"{f['nrmse']:.4f}", "RMS(L − T) / (high − low), "
-                      + where[split])
-            self._row(f"max error {split}", f"{f['max_error']:.4f}",
-                      "max |L − T| / (high − low), " + where[split])
-        t = metrics.get("transfer")
-        if t:
-            self._row("transfer gap", f"{t['max_abs_gap']:.4f} nats",
-                      f"max |test − train| over the grid; predicted from label marginals "
-                      f"{t['max_abs_predicted_gap']:.4f} ({t['note']})")
-        pp = metrics.get("pattern_points")
-        if pp:
-            self._row("accuracy at argmin", f"{pp['accuracy_at_argmin']:.3f}",
-                      f"train split at the pattern's minimum; majority-class share "
-                      f"{pp['majority_class_share']:.3f}")
-        lr = metrics.get("loss_range")
-        if lr:
-            self._row("loss range", f"[{lr[0]:g}, {lr[1]:g}] nats",
-                      f"floor H(π) = {metrics.get('loss_floor', float('nan')):.4f} "
-                      f"({p['dataset']} train labels)")
-        tm = metrics.get("timings", {})
-        if "regression_s" in tm:
-            self._row("time", f"{tm['regression_s']:.1f} s",
-                      f"{tm.get('steps', '?')} regression steps, Theorem {p['theorem']}")
+        theorem = int(p.get("theorem", 1))
+        if theorem == 2 and "theorem2" in metrics:  # the theorem's own promise comes first
+            self._theorem2(metrics)
+        self._h(f"Fidelity to the target (Theorem {theorem})")
+        self._note(f"{p['dataset']}: measured on every sample of each split; "
+                   f"{p['grid']}<sup>{p['z']}</sup> grid over α; directions {p['directions']}; "
+                   f"seed {p['seed']}. NRMSE = RMS(L − T)/(high − low), "
+                   f"PSNR = −20 log<sub>10</sub> NRMSE.")
+        self._fidelity(metrics, p, theorem)
+        self._transfer(metrics, theorem)
+        self._ease(metrics, theorem)
+        self._checks(metrics, p)
+        self.view.setHtml("".join(self._parts))
 
-    def _row(self, name: str, value: str, where: str) -> None:
-        item = QTreeWidgetItem(self.tree, [name, value, where])
-        item.setToolTip(2, where)
-        self.rows[name] = value
+    def set_extra(self, title: str, lines: list[str]) -> None:
+        """Append a section (e.g. a re-measurement at a finer grid) to what is shown."""
+        body = "".join(f"<p class='note'>{line}</p>" for line in lines)
+        self.view.append(f"<h4>{html.escape(title)}</h4>{body}")
+
+    # --- sections ------------------------------------------------------------------------------
+    def _fidelity(self, m: dict, p: dict, theorem: int) -> None:
+        tr, te = m.get("train", {}), m.get("test", {})
+        head = ["", f"train ({p['n_train']})", f"test ({p['n_test']})"]
+        rows = [("PSNR", "psnr_db", ".2f", " dB"), ("NRMSE", "nrmse", ".4f", ""),
+                ("max error", "max_error", ".4f", ""), ("min loss", "min_loss", ".4f", "")]
+        body = []
+        for label, key, fmt, unit in rows:
+            a, b = _f(tr.get(key), fmt, unit), _f(te.get(key), fmt, unit)
+            self.rows[f"{label} train"], self.rows[f"{label} test"] = a, b
+            body.append([label + (" (nats)" if key == "min_loss" else ""), a, b])
+        per_head = zip(tr.get("channels", []), te.get("channels", []), strict=False)
+        for h, (ct, ce) in enumerate(per_head):
+            name = f"PSNR {CHANNELS[h] if h < 3 else h} head"
+            a, b = _f(ct["psnr_db"], ".2f", " dB"), _f(ce["psnr_db"], ".2f", " dB")
+            self.rows[f"{name} train"], self.rows[f"{name} test"] = a, b
+            ch = CHANNELS[h] if h < 3 else str(h)
+            body.append([f"PSNR {ch}", a, b])
+            body.append([f"NRMSE {ch}", _f(ct["nrmse"]), _f(ce["nrmse"])])
+        self._table(head, body)
+        if tr.get("channels"):
+            self._note("Colour mode: each head's own classification loss draws one channel; "
+                       "PSNR/NRMSE R, G, B are per head; the rows above pool the three heads.")
+        if theorem == 2:
+            self._note("<span class='warn'>Theorem 2 promises only the <b>train</b> surface; the "
+                       "test surface is not promised to follow T — its gap is measured and "
+                       "shown, not hidden.</span>")
+
+    def _theorem2(self, m: dict) -> None:
+        t2 = m["theorem2"]
+        at = t2.get("at_alpha_star", {})
+        base = m.get("baseline", {})
+        star = ", ".join(f"{a:.2f}" for a in t2.get("alpha_star", []))
+        self._h("Theorem 2: fit at α* vs an ordinary network")
+        self._note(f"α* = argmin T = ({star}); the ordinary network has the same architecture, "
+                   f"trained normally (Adam, minibatch cross-entropy) on the same train split.")
+        head = ["", "at α*", "ordinary"]
+        rows = [("train loss", at.get("train_loss"), base.get("train_loss"), _f),
+                ("train accuracy", at.get("train_accuracy"), base.get("train_accuracy"), _pct),
+                ("test loss", at.get("test_loss"), base.get("test_loss"), _f),
+                ("test accuracy", at.get("test_accuracy"), base.get("test_accuracy"), _pct)]
+        body = []
+        for label, a, b, fmt in rows:
+            sa, sb = fmt(a), fmt(b)
+            self.rows[f"{label} at α*"], self.rows[f"{label} ordinary"] = sa, sb
+            body.append([label, sa, sb])
+        self._table(head, body)
+        vs = t2.get("vs_baseline")
+        if vs:
+            self._note(f"gaps (construction − ordinary): train loss "
+                       f"{vs['train_loss_gap']:+.4f} nats, train accuracy "
+                       f"{100 * vs['train_accuracy_gap']:+.2f} pts, test accuracy "
+                       f"{100 * vs['test_accuracy_gap']:+.2f} pts")
+        if "best_loss" in t2:
+            self._note(f"pattern shifted by {t2.get('shift', 0):+.4f} nats so its minimum equals "
+                       f"the best training loss reached, {t2['best_loss']:.4f} nats.")
+
+    def _transfer(self, m: dict, theorem: int) -> None:
+        t = m.get("transfer")
+        if not t:
+            return
+        gap = f"{t['max_abs_gap']:.4f} nats"
+        self.rows["transfer gap"] = gap
+        if theorem == 1:
+            self._h("Transfer to the test split (Observation 1)")
+            self._table(["", "max over the grid"], [
+                ["measured |test − train|", gap],
+                ["predicted Σ<sub>k</sub>(π′<sub>k</sub> − π<sub>k</sub>)·ℓ(p, k)",
+                 f"{t['max_abs_predicted_gap']:.4f} nats"],
+                ["|measured − predicted|", f"{t['max_abs_gap_minus_prediction']:.2e}"],
+                ["PSNR train − test", f"{t['psnr_difference_db']:+.2f} dB"]])
+            self._note("the prediction uses only the label marginals of the two splits and the "
+                       "measured per-class losses.")
+        else:
+            self._h("Test surface gap (not promised by Theorem 2)")
+            self.rows["test-surface gap"] = gap
+            self._table(["", "value"], [
+                ["max |test − train|", gap],
+                ["mean |test − train|", f"{t['mean_abs_gap']:.4f} nats"],
+                ["PSNR train − test", f"{t['psnr_difference_db']:+.2f} dB"]])
+            self._note("<span class='warn'>Theorem 2 promises no transfer: this gap is measured, "
+                       "not predicted.</span>")
+
+    def _ease(self, m: dict, theorem: int) -> None:
+        e, tm = m.get("ease"), m.get("timings", {})
+        self._h("Ease (Observation 2)")
+        if e:
+            conv = e.get("ordinary_steps_to_converge")
+            self.rows["construction time"] = f"{e['construction_s']:.1f} s"
+            self.rows["ordinary training time"] = f"{e['ordinary_training_s']:.1f} s"
+            self._table(["", "wall time", "steps"], [
+                ["construction", f"{e['construction_s']:.1f} s", str(e["construction_steps"])],
+                ["ordinary training", f"{e['ordinary_training_s']:.1f} s",
+                 str(e["ordinary_training_steps"])]])
+            base = m.get("baseline", {})
+            within = base.get("converged_within", 0.01)
+            if conv:
+                t = base.get("time_to_converge_s")
+                self._note(f"ordinary net converged at step {conv}"
+                           + (f" ({t:.1f} s)" if t is not None else "")
+                           + f": train accuracy within {within:.0%} of its best; at the "
+                           f"end, train accuracy {base.get('train_accuracy', float('nan')):.1%}, "
+                           f"train loss {base.get('train_loss', float('nan')):.4f}")
+        elif "regression_s" in tm:
+            self.rows["construction time"] = f"{tm['regression_s']:.1f} s"
+            self._table(["", "wall time", "steps"], [
+                ["construction (regression)", f"{tm['regression_s']:.1f} s",
+                 str(tm.get("steps", "?"))]])
+            self._note("no ordinary-training comparison in this run.")
+        for k in ("surface_train_s", "surface_test_s"):
+            if k in tm:
+                self.rows[k] = f"{tm[k]:.2f} s"
+        if "surface_train_s" in tm and "surface_test_s" in tm:
+            self._note(f"measuring the surfaces took {tm['surface_train_s']:.2f} s (train) and "
+                       f"{tm['surface_test_s']:.2f} s (test).")
+
+    def _checks(self, m: dict, p: dict) -> None:
+        pp, lr = m.get("pattern_points"), m.get("loss_range")
+        self._h("Checks and loss range")
+        body = []
+        if pp:
+            acc = f"{pp['accuracy_at_argmin']:.3f}"
+            self.rows["accuracy at argmin"] = acc
+            body.append(["accuracy at the pattern's minimum", acc])
+            body.append(["majority-class share", f"{pp['majority_class_share']:.3f}"])
+            body.append(["output variance across samples", f"{pp['output_variance_max']:.1e}"])
+        if lr:
+            rng = f"[{lr[0]:g}, {lr[1]:g}] nats"
+            self.rows["loss range"] = rng
+            body.append(["loss range", rng])
+            body.append(["floor H(π)", f"{m.get('loss_floor', float('nan')):.4f} nats"])
+        self._table(["", "value"], body)
+        if pp:
+            self._note(f"train split at {pp['points_checked']} grid points incl. the pattern's "
+                       f"argmin; floor from the {html.escape(p['dataset'])} train labels.")
+
+    # --- html helpers ----------------------------------------------------------------------------
+    def _h(self, text: str) -> None:
+        self._parts.append(f"<h4>{text}</h4>")
+
+    def _note(self, text: str) -> None:
+        self._parts.append(f"<p class='note'>{text}</p>")
+
+    def _table(self, head: list[str], body: list[list[str]]) -> None:
+        rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+        for r in body:
+            rows.append("<tr><th>" + r[0] + "</th>" + "".join(f"<td class='v'>{c}</td>"
+                                                           for c in r[1:]) + "</tr>")
+        self._parts.append("<table>" + "".join(rows) + "</table>")

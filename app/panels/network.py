@@ -84,12 +84,18 @@ class NetworkPanel(QWidget):
         self.activation.currentTextChanged.connect(lambda _: self.changed.emit())
         self.device.currentTextChanged.connect(lambda _: self.changed.emit())
         self.theorem.idToggled.connect(lambda *_: self.changed.emit())
+        self.theorem.idToggled.connect(lambda *_: self._mode())
         self.z.valueChanged.connect(self._mode)
         self.rgb.toggled.connect(self._mode)
 
     def _mode(self, *_) -> None:
-        self.rgb.setEnabled(self.z.value() == 2)
-        if self.z.value() != 2 and self.rgb.isChecked():
+        # colour needs z = 2 and Theorem 1 (Theorem 2 has one alpha* for all heads)
+        allowed = self.z.value() == 2 and self.theorem.checkedId() != 2
+        self.rgb.setEnabled(allowed)
+        self.rgb.setToolTip("three output heads draw the red, green and blue channels (z = 2, "
+                            "Theorem 1)" + ("" if allowed else ": not available with these "
+                                            "settings"))
+        if not allowed and self.rgb.isChecked():
             self.rgb.setChecked(False)  # re-enters _mode once
             return
         self.mode_changed.emit(self.z.value(), self.rgb.isChecked())

@@ -46,3 +46,62 @@ def shared_levels(arrays, low: float | None = None,
     if not hi > lo:
         hi = lo + 1e-6
     return lo, hi
+
+
+AXIS_NAMES = ("α1", "α2", "α3")
+
+
+def slice_plane(arr: np.ndarray, axis: int = 2, index: int | None = None) -> np.ndarray:
+    """A (G, G) slice of a (G, G, G) array at ``index`` along ``axis`` (default the middle).
+
+    The two remaining axes keep their order (axis 0 of the slice is the lower direction).
+    """
+    a = np.asarray(arr, dtype=np.float64)
+    if a.ndim < 3:
+        return plane(a)
+    while a.ndim > 3:
+        a = a[..., a.shape[-1] // 2]
+    n = a.shape[axis]
+    i = n // 2 if index is None else int(np.clip(index, 0, n - 1))
+    return np.take(a, i, axis=axis)
+
+
+def rgb_composite(heads_arr: np.ndarray, low: float, high: float) -> np.ndarray:
+    """(3, G, G) per-head losses -> (G, G, 3) colours in [0, 1].
+
+    The display squash is linear over the loss range, per head: c = (L - low) / (high - low),
+    clipped to [0, 1] -- the inverse of how the target maps pixel values to losses.
+    """
+    a = np.asarray(heads_arr, dtype=np.float64)
+    while a.ndim > 3:
+        a = a[..., a.shape[-1] // 2]
+    c = (a - low) / max(high - low, 1e-12)
+    return np.clip(np.moveaxis(c, 0, -1), 0.0, 1.0)
+
+
+RGB_SQUASH = "colour = (loss − low) / (high − low) per head, linear over the loss range, clipped"
+
+
+def subgrid_indices(grid: int, size: int) -> np.ndarray:
+    """Indices of the ``size``-point sub-grid of a ``grid``-point axis that progressive
+    refinement measures (every 2^k-th index plus the last one); linspace if none matches."""
+    k = 0
+    while 2**k <= max(grid - 1, 1):
+        idx = np.union1d(np.arange(0, grid, 2**k), [grid - 1])
+        if len(idx) == size:
+            return idx
+        k += 1
+    return np.round(np.linspace(0, grid - 1, size)).astype(int)
+
+
+def subsample_like(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``arr`` (G,)*z [with leading heads] taken at the sub-grid that has ``shape``."""
+    a = np.asarray(arr)
+    if a.shape == tuple(shape):
+        return a
+    if a.ndim != len(shape) or a.ndim == 0:
+        return None
+    out = a
+    for ax in range(a.ndim):  # an axis of equal length (e.g. the heads) is kept whole
+        out = np.take(out, subgrid_indices(a.shape[ax], shape[ax]), axis=ax)
+    return out if out.shape == tuple(shape) else None

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .arrays import argmin_xy, plane
+from .arrays import argmin_xy, plane, rgb_composite
 from .surface_scene import COLORMAPS, SurfaceScene
 
 PAINT_3D_MS = 150
@@ -32,32 +32,11 @@ def use_qt_backend() -> None:
     vispy.use(app="pyside6")
 
 
-class SurfaceView(QWidget):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        use_qt_backend()
-        self.scene = SurfaceScene(size=(640, 480), show=False)
-        self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
-        self.levels = (0.0, 1.0)
-        self.source = QComboBox()
-        self.source.addItems(["target T", "measured train loss", "measured test loss"])
-        self.source.setCurrentIndex(1)
-        self.source.currentIndexChanged.connect(lambda _: self._schedule())
-        self.cmap = QComboBox()
-        self.cmap.addItems(COLORMAPS)
-        self.cmap.currentTextChanged.connect(self.scene.set_colormap)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Show:"))
-        bar.addWidget(self.source)
-        bar.addWidget(QLabel("Colours:"))
-        bar.addWidget(self.cmap)
-        bar.addWidget(self.caption, 1)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addLayout(bar)
-        lay.addWidget(self.scene.canvas.native, 1)
+class GLView(QWidget):
+    """What the 3-D views share: a vispy canvas wrapper, throttled redraws, offscreen render."""
+
+    def _init_gl(self, scene) -> None:
+        self.scene = scene
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PAINT_3D_MS)
@@ -68,23 +47,6 @@ class SurfaceView(QWidget):
     def _on_draw(self, event=None) -> None:
         self._drawn = True
 
-    def current_source(self) -> str:
-        return SOURCES[self.source.currentIndex()]
-
-    def set_source(self, name: str) -> None:
-        self.source.setCurrentIndex(SOURCES.index(name))
-
-    def update_data(self, name: str, arr: np.ndarray | None, heads: int = 1,
-                    levels: tuple[float, float] | None = None) -> None:
-        self.arrays[name] = None if arr is None else plane(arr, heads)
-        if levels is not None:
-            self.levels = levels
-        self._schedule()
-
-    def set_levels(self, levels: tuple[float, float]) -> None:
-        self.levels = levels
-        self._schedule()
-
     def _schedule(self) -> None:
         if not self._timer.isActive():
             self._timer.start()
@@ -94,23 +56,8 @@ class SurfaceView(QWidget):
         self._timer.stop()
         self._apply()
 
-    def _apply(self) -> None:
-        name = self.current_source()
-        arr = self.arrays[name]
-        if arr is None and name != "target":
-            arr, name = self.arrays["target"], "target"
-        if arr is None or arr.shape[1] < 2:
-            self.caption.setText("nothing to show yet")
-            return
-        target = self.arrays["target"]
-        marker = argmin_xy(target)[:2] if target is not None and target.shape == arr.shape \
-            else argmin_xy(arr)[:2]
-        self.scene.update_data(arr, self.levels, marker)
-        what = {"target": "target T", "train": "measured train loss",
-                "test": "measured test loss"}[name]
-        self.caption.setText(f"{what}; red dot: the pattern's minimum "
-                             f"(α1 = {marker[0]:.2f}, α2 = {marker[1]:.2f}). Drag to rotate, "
-                             f"scroll to zoom.")
+    def _apply(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     def _wait_first_draw(self, timeout_s: float = 2.0) -> None:
         """A just-shown GL widget creates its context on its first paint: wait for it."""
@@ -148,3 +95,88 @@ class SurfaceView(QWidget):
             native.resize(old)
             for stack, widget in reversed(restore):
                 stack.setCurrentWidget(widget)
+
+
+class SurfaceView(GLView):
+    """z = 2: the loss surface; with three heads its height is their mean and its colour the
+    RGB composite of the heads (linear over the loss range)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        use_qt_backend()
+        self._init_gl(SurfaceScene(size=(640, 480), show=False))
+        self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
+        self.colours: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
+        self.levels = (0.0, 1.0)
+        self.loss_range: tuple[float, float] | None = None
+        self.provenance = ""
+        self.source = QComboBox()
+        self.source.addItems(["target T", "measured train loss", "measured test loss"])
+        self.source.setCurrentIndex(1)
+        self.source.currentIndexChanged.connect(lambda _: self._schedule())
+        self.cmap = QComboBox()
+        self.cmap.addItems(COLORMAPS)
+        self.cmap.currentTextChanged.connect(self.scene.set_colormap)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.source)
+        bar.addWidget(QLabel("Colours:"))
+        bar.addWidget(self.cmap)
+        bar.addWidget(self.caption, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(bar)
+        lay.addWidget(self.scene.canvas.native, 1)
+
+    def current_source(self) -> str:
+        return SOURCES[self.source.currentIndex()]
+
+    def set_source(self, name: str) -> None:
+        self.source.setCurrentIndex(SOURCES.index(name))
+
+    def set_provenance(self, text: str) -> None:
+        self.provenance = text
+        self._schedule()
+
+    def update_data(self, name: str, arr: np.ndarray | None, heads: int = 1,
+                    levels: tuple[float, float] | None = None,
+                    loss_range: tuple[float, float] | None = None) -> None:
+        self.arrays[name] = None if arr is None else plane(arr, heads)
+        self.colours[name] = None
+        if loss_range is not None:
+            self.loss_range = loss_range
+        if arr is not None and heads == 3 and np.ndim(arr) == 3:
+            low, high = self.loss_range or (float(np.min(arr)), float(np.max(arr)))
+            self.colours[name] = rgb_composite(arr, low, high)
+        if levels is not None:
+            self.levels = levels
+        self._schedule()
+
+    def set_levels(self, levels: tuple[float, float]) -> None:
+        self.levels = levels
+        self._schedule()
+
+    def _apply(self) -> None:
+        name = self.current_source()
+        arr = self.arrays[name]
+        if arr is None and name != "target":
+            arr, name = self.arrays["target"], "target"
+        if arr is None or arr.shape[1] < 2:
+            self.caption.setText("nothing to show yet")
+            return
+        target = self.arrays["target"]
+        marker = argmin_xy(target)[:2] if target is not None and target.shape == arr.shape \
+            else argmin_xy(arr)[:2]
+        colours = self.colours[name]
+        self.scene.update_data(arr, self.levels, marker, colours=colours)
+        what = {"target": "target T", "train": "measured train loss",
+                "test": "measured test loss"}[name]
+        if colours is not None:
+            what += " (height: mean of the R, G, B heads; colour: their composite, " \
+                    "linear over the loss range)"
+        grid = f"{arr.shape[0]}×{arr.shape[1]} grid"
+        self.caption.setText(f"{what}, {grid}{self.provenance}; red dot: the pattern's "
+                             f"minimum (α1 = {marker[0]:.2f}, α2 = {marker[1]:.2f}). "
+                             f"Drag to rotate, scroll to zoom.")

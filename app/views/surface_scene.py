@@ -28,6 +28,7 @@ class SurfaceScene:
         self.cmap_name = cmap
         self.levels = (0.0, 1.0)
         self.data: np.ndarray | None = None
+        self.colours: np.ndarray | None = None
         self.marker_xy: tuple[float, float] | None = None
         self.surface = None
         self.marker = scene.visuals.Markers(parent=self.view.scene)
@@ -49,12 +50,15 @@ class SurfaceScene:
 
     # --- data --------------------------------------------------------------------------------
     def update_data(self, arr2d: np.ndarray, levels: tuple[float, float] | None = None,
-                    marker_xy: tuple[float, float] | None = None) -> None:
-        """Show a (G, G) surface; ``levels`` is the colour (and height) scale."""
+                    marker_xy: tuple[float, float] | None = None,
+                    colours: np.ndarray | None = None) -> None:
+        """Show a (G, G) surface; ``levels`` is the colour (and height) scale; ``colours``
+        (G, G, 3) in [0, 1] replaces the colormap (an RGB composite of three heads)."""
         arr = np.asarray(arr2d, dtype=np.float32)
         if arr.ndim != 2 or min(arr.shape) < 2:
             raise ValueError(f"surface needs a (G, G) array, got shape {arr.shape}")
         self.data = arr
+        self.colours = None if colours is None else np.asarray(colours, np.float32)
         if levels is not None:
             self.levels = (float(levels[0]), float(levels[1]))
         if marker_xy is not None:
@@ -72,7 +76,10 @@ class SurfaceScene:
         lo, hi = self.levels
         norm = np.clip((self.data - lo) / max(hi - lo, 1e-12), 0, 1)
         heights = (norm * HEIGHT).astype(np.float32)
-        colors = get_colormap(self.cmap_name).map(norm.ravel()).reshape(norm.shape + (4,))
+        if self.colours is not None and self.colours.shape[:2] == norm.shape:
+            colors = np.concatenate([self.colours, np.ones(norm.shape + (1,), np.float32)], -1)
+        else:
+            colors = get_colormap(self.cmap_name).map(norm.ravel()).reshape(norm.shape + (4,))
         gx, gy = self.data.shape
         x, y = np.linspace(0, 1, gx, dtype=np.float32), np.linspace(0, 1, gy, dtype=np.float32)
         if self.surface is None or self.surface._z.shape != heights.shape:

@@ -10,6 +10,14 @@ from losspattern_core.config import ConstructionConfig
 TINY = dict(steps=60, grid=16, width=32, snapshot_every=20)
 
 
+@pytest.fixture(autouse=True)
+def short_ordinary_training(monkeypatch):
+    """The ordinary-training comparison (ease) runs in every GUI run: keep it short here."""
+    from losspattern_core import baseline
+
+    monkeypatch.setattr(baseline, "STEPS", 100)
+
+
 @pytest.fixture
 def tiny_config() -> ConstructionConfig:
     return ConstructionConfig(**TINY)
@@ -36,9 +44,16 @@ def window(qtbot, tmp_path, errors):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    wait_dataset(qtbot, win)
     yield win
     win.close()
     assert win.controller.live_threads() == 0
+
+
+def wait_dataset(qtbot, win, timeout=30_000) -> None:
+    """Datasets load on a worker thread: wait until one is in place."""
+    qtbot.waitUntil(lambda: not win.dataset_panel.loading and win.dataset_panel.dataset
+                    is not None, timeout=timeout)
 
 
 def run_to_end(qtbot, win, timeout=30_000):
@@ -51,4 +66,4 @@ def no_qthread_running(controller) -> bool:
     return all(not t.isRunning() for t, _, _ in controller._threads.values())
 
 
-__all__ = ["QThread", "TINY", "no_qthread_running", "run_to_end"]
+__all__ = ["QThread", "TINY", "no_qthread_running", "run_to_end", "wait_dataset"]

@@ -19,8 +19,12 @@ def test_start_frames_finished(qtbot, tiny_config):
     with qtbot.waitSignal(c.finished, timeout=30_000) as blocker:
         c.start(tiny_config)
     result = blocker.args[0]
-    assert frames and frames[-1].step == frames[-1].total == 60
-    assert [f.step for f in frames] == sorted(f.step for f in frames)
+    # the construction's frames, then (Theorem 1) the ordinary-training comparison's
+    reg = [f for f in frames if f.phase == "regression"]
+    assert reg and reg[-1].step == reg[-1].total == 60
+    assert [f.step for f in reg] == sorted(f.step for f in reg)
+    assert {f.phase for f in frames} == {"regression", "baseline"}
+    assert frames[-1].phase == "baseline" and result.metrics["ease"]["construction_steps"] == 60
     assert surfaces and surfaces[-1][0] == 60 and surfaces[-1][1].shape == (16, 16)
     m = result.measurement
     assert set(m.surfaces) == {"train", "test"} and m.surfaces["train"].shape == (16, 16)
@@ -54,7 +58,7 @@ def test_cancel_stops_within_a_second(qtbot, tiny_config):
 def test_second_start_shows_only_new_run(qtbot, tiny_config):
     c = RunController()
     totals, losses = [], []
-    c.progress.connect(lambda f: totals.append(f.total))
+    c.progress.connect(lambda f: totals.append(f.total) if f.phase == "regression" else None)
     c.losses.connect(lambda s, v: losses.append(len(s)))
     c.start(tiny_config.replace(steps=1_000_000, snapshot_every=0))
     qtbot.waitUntil(lambda: len(totals) > 0, timeout=20_000)

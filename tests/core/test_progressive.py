@@ -72,3 +72,22 @@ def test_return_value_is_the_full_surface():
             full = stop.value
             break
     np.testing.assert_allclose(full, surface(m, dirs, X, y, 9, classes=3), rtol=1e-6)
+
+
+def test_separable_theorem2_network_frames_match_the_naive_loop():
+    """Theorem 2's block structure takes the c(x) + g(alpha) path; frames stay exact."""
+    from types import SimpleNamespace
+
+    from losspattern_core.construct.theorem2 import Blocks, build_network
+    from losspattern_core.surface import naive_surface, prepare, range_points
+
+    _, _, X, y = setup()
+    spec = NetworkSpec(6, 3, 3, 12, "relu")
+    m = build_network(SimpleNamespace(config=SimpleNamespace(seed=0, device="cpu"),
+                                      network=spec), Blocks(2, 12, 12, 8, 3))
+    dirs = [Direction("0.bias", i) for i in range(2)]
+    assert "separable" in prepare(m, dirs, X, y, 3).info
+    frames = list(progressive_surface(m, dirs, X, y, 9, [[-1, 2]] * 2, classes=3, start=3))
+    assert [s for s, _ in frames][-1] == 9
+    ref = naive_surface(m, dirs, X, y, range_points(9, 2, [[-1, 2]] * 2), classes=3)
+    np.testing.assert_allclose(frames[-1][1], ref[:, 0].reshape(9, 9), rtol=2e-5, atol=2e-5)

@@ -159,7 +159,8 @@ def test_large_grid_memory_stays_bounded():
 
     X, y = data(n=200)
     for m, dirs in ((net("relu", width=16, zero_units=2), BIAS(2)),
-                    (net("tanh", width=16), [random_direction(net("tanh", width=16), 1)])):
+                    (net("tanh", width=16), [random_direction(net("tanh", width=16), 1)]),
+                    (theorem2_net("relu", 2, width=16, alpha=10), BIAS(2))):
         prep = prepare(m, dirs, X, y, 4)
         pts = range_points(64, len(dirs))  # untiled: 4096 points x 200 rows x 16 = 13M floats
         budget = 2**13
@@ -211,3 +212,85 @@ def test_bench_quick_smoke(tmp_path):
     assert [c["case"] for c in res["cases"]] == ["theorem1", "theorem2"]
     assert all(c["max_abs_diff_vs_naive"] <= 1e-4 for c in res["cases"])
     assert "| digits | theorem1 |" in md.read_text()
+
+
+# --- separable networks (Theorem 2's block structure): logits = c(x) + g(alpha) -----------------
+
+def theorem2_net(act="relu", z=2, heads=1, classes=4, d=7, width=12, alpha=8, depth=3, seed=0):
+    from types import SimpleNamespace
+
+    from losspattern_core.construct.theorem2 import Blocks, build_network
+
+    spec = NetworkSpec(d, classes, depth, width, act, heads)
+    m = build_network(SimpleNamespace(config=SimpleNamespace(seed=seed, device="cpu"),
+                                      network=spec), Blocks(z, width, width, alpha, depth))
+    with torch.no_grad():  # wake the alpha block up (its first-layer bias is alpha, 0 at theta_0)
+        m[0].bias[:z] = torch.linspace(-0.5, 0.5, z)
+    return m
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "gelu", "sin"])
+@pytest.mark.parametrize("z", [1, 2, 3])
+def test_separable_theorem2_network(act, z):
+    X, y = data()
+    m = theorem2_net(act, z)
+    prep = prepare(m, BIAS(z), X, y, 4)
+    assert "separable" in prep.info
+    check(m, BIAS(z), X, y, 4)
+    check(m, BIAS(z), X, y, 4, loss="mse")
+
+
+@pytest.mark.parametrize("heads", [1, 3])
+def test_separable_with_heads_and_alpha_only_output_moves(heads):
+    X, y = data()
+    m = theorem2_net("tanh", 2, heads=heads, depth=2)
+    out = len(m) - 1
+    dirs = BIAS(1) + [random_direction(m, 4, params=[f"{out}.bias"]),
+                      Direction(tensors={f"{out}.weight": torch.zeros_like(m[out].weight)
+                                         .index_fill_(1, torch.tensor([0, 3]), 0.4)})]
+    assert "separable" in prepare(m, dirs, X, y, 4).info  # alpha-unit columns 0, 3 move
+    check(m, dirs, X, y, 4, heads=heads)
+    check(m, dirs, X, y, 4, heads=heads, loss="mse")
+
+
+def test_non_separable_falls_back():
+    X, y = data()
+    # a tiny nonzero in a 'zero' block couples the blocks: not separable, still exact
+    m = theorem2_net("relu", 2)
+    with torch.no_grad():
+        m[2].weight[0, 11] = 1e-6
+    prep = prepare(m, BIAS(2), X, y, 4)
+    assert "separable" not in prep.info
+    check(m, BIAS(2), X, y, 4)
+    # a direction moving an x unit's output weight mixes alpha into c(x): not separable
+    m = theorem2_net("relu", 2)
+    out = len(m) - 1
+    dirs = BIAS(1) + [Direction(f"{out}.weight", 11, 0.5)]   # row 0, column 11 (an x unit)
+    assert "separable" not in prepare(m, dirs, X, y, 4).info
+    check(m, dirs, X, y, 4)
+    # an ordinary network with zero rows (Theorem 2's directions, no blocks): not separable
+    m = net("relu", zero_units=2, depth=3)
+    assert "separable" not in prepare(m, BIAS(2), X, y, 4).info
+
+
+def test_separable_extreme_logits_use_the_exact_path(monkeypatch):
+    """exp-factorised sums that underflow float32 go through the float64 log-sum-exp."""
+    X, y = data()
+    m = theorem2_net("relu", 2)
+    out = len(m) - 1
+    with torch.no_grad():  # c(x) prefers class 0 by 200 nats, g(alpha) class 1 by far more
+        m[out].weight[:, 8:] *= 0.01
+        m[out].bias[:] = torch.tensor([0.0, -200.0, -200.0, -200.0])
+        m[out].weight[:, :8] = -1e4
+        m[out].weight[1, :8] = 0.0
+    prep = prepare(m, BIAS(2), X, y, 4)
+    assert "separable" in prep.info
+    calls = []
+    lse = torch.logsumexp
+    monkeypatch.setattr(torch, "logsumexp", lambda *a, **k: calls.append(1) or lse(*a, **k))
+    pts = np.random.default_rng(3).uniform(-1, 1.5, size=(9, 2))
+    ours, _ = evaluate_points(m, BIAS(2), X, y, pts, classes=4, prepared=prep)
+    monkeypatch.undo()
+    assert calls
+    ref = naive_surface(m, BIAS(2), X, y, pts, classes=4)
+    np.testing.assert_allclose(ours, ref, rtol=2e-5, atol=1e-4)

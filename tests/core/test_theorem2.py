@@ -17,6 +17,9 @@ def tiny_t2(monkeypatch_module):
 
     monkeypatch_module.setattr(baseline, "STEPS", 300)
     monkeypatch_module.setattr(t2, "CLASSIFIER_STEPS", 600)
+    # a tiny, short run: a faster rate (fine on digits) so that 600 steps overfit visibly
+    monkeypatch_module.setattr(t2, "CLASSIFIER_LR", 3e-3)
+    monkeypatch_module.setattr(baseline, "LR", 3e-3)
     cfg = ConstructionConfig(pattern="bowl", dataset="digits", theorem=2, steps=400, width=48,
                              grid=10, batch=256, snapshot_every=100)
     frames = []
@@ -83,3 +86,28 @@ def test_rgb_is_refused_with_a_clear_message():
     cfg = ConstructionConfig(pattern="sunset", theorem=2, rgb=True, width=32, grid=4, steps=2)
     with pytest.raises(ConfigError, match="rgb"):
         drive(construct(validate(cfg)))
+
+
+def test_transfer_of_a_theorem2_bundle_measures_but_predicts_nothing(tiny_t2, tmp_path):
+    from losspattern_core.bundle import save_bundle
+    from losspattern_core.transfer import transfer, transfer_lines
+
+    con, m, metrics, _ = tiny_t2
+    save_bundle(tmp_path / "b", con, m, metrics)
+    rep = transfer(tmp_path / "b", "digits")
+    assert not rep["prediction_applies"]
+    assert rep["max_abs_gap"] > 1e-3          # the network sees x: test differs from train
+    text = "\n".join(transfer_lines(rep))
+    assert "promises no transfer" in text and "not applicable" in text
+
+
+def test_ordinary_training_reports_when_it_converged(tiny_t2):
+    con, m, metrics, _ = tiny_t2
+    base = metrics["baseline"]
+    history = base["history"]
+    best = max(h[2] for h in history)
+    step = base["steps_to_converge"]
+    assert 0 < step <= base["steps"]
+    acc_at = {h[0]: h[2] for h in history}
+    assert acc_at[step] >= best - base["converged_within"]
+    assert all(acc < best - base["converged_within"] for s, acc in acc_at.items() if s < step)

@@ -55,3 +55,17 @@ def test_cli_prints_gap_beside_prediction(t1_bundle, capsys):
     assert "measured gap" in out and "predicted" in out and "Observation 1 holds" in out
     assert main(["transfer", str(t1_bundle), "--dataset", "synthetic:dim=64,classes=3"]) == 2
     assert "3 classes" in capsys.readouterr().err
+
+
+def test_cli_draws_the_transfer_figure(t1_bundle, tmp_path, capsys):
+    png = tmp_path / "transfer.png"
+    assert main(["transfer", str(t1_bundle), "--dataset", "synthetic:dim=64,n=300,marginal=skewed",
+                 "--png", str(png)]) == 0
+    from PIL import Image
+
+    with Image.open(png) as im:
+        arr = np.asarray(im.convert("RGB"))
+    assert arr.shape[0] > 200 and arr.std() > 10
+    assert main(["transfer", str(t1_bundle), "--dataset", "digits", "--png",
+                 str(tmp_path / "missing-folder" / "x.png")]) == 2
+    assert "missing-folder" in capsys.readouterr().err
