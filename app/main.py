@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from losspattern_core.runtime import configure_threads
+
+    configure_threads(reserve=1)   # one core stays free for the GUI thread
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("LossPattern")
     app.setApplicationName("LossPattern")

@@ -274,9 +274,9 @@ class MainWindow(QMainWindow):
             self.view3d().update_data("target", target, heads, self.heatmaps.levels(),
                                       loss_range=(low, high))
             self.curves.set_array("target", target, heads)
-            self.curves.set_title(f"z = 1: loss along direction 1 — target T '{pat.name}' vs "
-                                  f"measured train vs measured test; Theorem {net['theorem']}, "
-                                  f"{ds.name}")
+            self.curves.set_title(f"z = 1 · Theorem {net['theorem']} · {ds.name}: loss along "
+                                  f"direction 1<br>target T '{pat.name}' vs measured train vs "
+                                  f"measured test")
             suffix = self._view_suffix(net["theorem"], z, ds.name)
             self.surface3d.set_provenance(suffix)
             self.volume3d.set_provenance(suffix)

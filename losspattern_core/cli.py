@@ -138,6 +138,46 @@ def _transfer(args) -> int:
     return 0
 
 
+def _measure(args) -> int:
+    """Re-measure a bundle's surface on a finer grid, coarse to fine (progressive refinement)."""
+    import numpy as np
+
+    from .bundle import load_bundle
+    from .datasets import load_dataset
+    from .progressive import progressive_surface
+    from .verify import bundle_split
+
+    b = load_bundle(args.bundle)
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise LossPatternError(f"cannot write {out}: folder {out.parent} does not exist")
+    z = len(b.directions)
+    if args.grid < 2 or args.grid ** z > 64_000_000:
+        raise LossPatternError(f"grid {args.grid}^{z} is out of range: 2 <= grid and at most "
+                               f"64 million points")
+    X, y = bundle_split(b, load_dataset(b.meta["dataset"]["name"]), args.split)
+    gen = progressive_surface(b.model, b.directions, X, y, args.grid, b.alpha_range,
+                              classes=b.classes, heads=b.heads,
+                              loss=b.meta.get("loss", "cross_entropy"), device=args.device,
+                              first_frame_s=0.2)
+    t0 = time.perf_counter()
+    print(f"measuring {b.meta['dataset']['name']} {args.split} ({len(y)} samples, every one) "
+          f"on a {args.grid}^{z} grid, coarse to fine:")
+    try:
+        while True:
+            size, arr = next(gen)
+            print(f"  {size}^{z} grid: exact, range [{arr.min():.4f}, {arr.max():.4f}] nats, "
+                  f"at {time.perf_counter() - t0:.3f} s")
+    except StopIteration as stop:
+        full = stop.value
+    if out is not None:
+        tmp = out.with_name(out.name + ".partial.npy")
+        np.save(tmp, full.astype(np.float32))
+        tmp.replace(out)
+        print(f"wrote {out} (float32, shape {full.shape})")
+    return 0
+
+
 def _verify(args) -> int:
     from .bundle import load_bundle
     from .verify import verify
@@ -190,6 +230,9 @@ def _render(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="losspattern", description=__doc__)
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: all cores, or $LOSSPATTERN_THREADS); "
+                        "use 1 on a machine other jobs share")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("construct", help="build a network whose loss surface draws a pattern")
@@ -236,6 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--tolerance", type=float, default=1e-4)
     v.set_defaults(func=_verify)
 
+    m = sub.add_parser("measure", help="re-measure a bundle's surface on a finer grid, coarse "
+                                       "to fine (progressive refinement)")
+    m.add_argument("bundle")
+    m.add_argument("--grid", type=int, default=256, help="points per direction (default 256)")
+    m.add_argument("--split", default="train", choices=("train", "test"))
+    m.add_argument("--device", default="cpu")
+    m.add_argument("--out", help="write the final surface to this .npy")
+    m.set_defaults(func=_measure)
+
     r = sub.add_parser("render", help="render a bundle to PNG without a window (EGL)")
     r.add_argument("bundle")
     r.add_argument("--out", required=True, help="PNG path")
@@ -254,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .runtime import configure_threads
+
+    configure_threads(args.threads)
     try:
         return args.func(args)
     except LossPatternError as exc:

@@ -21,10 +21,14 @@ class CurvesView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.addLegend(offset=(10, 10))
+        self.plot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 230),
+                            pen=pg.mkPen("#999"))   # bottom right, opaque over the curves
         self.plot.setLabel("bottom", "α1 (direction 1)")
         self.plot.setLabel("left", "loss (nats)")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
+        # alpha always spans [0, 1]: a fixed x range (auto-range on a hidden tab clipped it)
+        self.plot.setXRange(0, 1, padding=0.02)
+        self.plot.getViewBox().enableAutoRange(x=False, y=True)
         self.plot.setTitle("loss along direction 1: target vs measured train vs measured test",
                            size="10pt")
         self.curves = {k: self.plot.plot(pen=pg.mkPen(c, width=w, style=st), name=label)

@@ -69,3 +69,19 @@ def test_cli_draws_the_transfer_figure(t1_bundle, tmp_path, capsys):
     assert main(["transfer", str(t1_bundle), "--dataset", "digits", "--png",
                  str(tmp_path / "missing-folder" / "x.png")]) == 2
     assert "missing-folder" in capsys.readouterr().err
+
+
+def test_cli_measure_streams_levels_and_ends_at_the_stored_surface(t1_bundle, tmp_path, capsys):
+    from losspattern_core.bundle import load_bundle
+
+    out = tmp_path / "train.npy"
+    assert main(["measure", str(t1_bundle), "--grid", "8", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "8^2 grid: exact" in text
+    stored = load_bundle(t1_bundle).surfaces["train"]
+    np.testing.assert_allclose(np.load(out), stored, atol=1e-5)
+    assert main(["measure", str(t1_bundle), "--grid", "33"]) == 0
+    levels = [ln for ln in capsys.readouterr().out.splitlines() if "grid: exact" in ln]
+    assert len(levels) >= 2 and levels[-1].strip().startswith("33^2")
+    assert main(["measure", str(t1_bundle), "--out", str(tmp_path / "no" / "x.npy")]) == 2
+    assert "does not exist" in capsys.readouterr().err
