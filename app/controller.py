@@ -27,7 +27,7 @@ from losspattern_core.progressive import progressive_surface
 _CANCELLED = object()
 COMPARE_WITH_ORDINARY_TRAINING = True   # Theorem 1 runs also train the net normally (ease)
 BATCH_SECONDS = 1 / 60   # the worker hands frames over at most this often (or with a surface)
-PAINT_2D_MS = 33         # ~30 Hz for progress, curve and heatmaps
+PAINT_2D_MS = 100        # 10 Hz: GUI repaints hold the GIL the worker needs
 
 
 @dataclass
