@@ -313,12 +313,15 @@ class RunController(QObject):
         if not self._is_current(rid):
             return
         for f in frames:
+            last = self._pending_frame
+            if last is not None and last.phase != f.phase:
+                self._flush()   # a phase's last frame always shows (its bar reaches 100 %)
             if f.phase == "regression":  # the fit curve; other phases train a classifier
                 self._steps.append(f.step)
                 self._values.append(f.reg_loss)
             if f.surface is not None:
                 self._pending_surface = (f.step, f.surface)
-        self._pending_frame = frames[-1]
+            self._pending_frame = f
 
     @Slot(int, str)
     def _on_phase(self, rid: int, text: str) -> None:

@@ -43,6 +43,9 @@ PAINT_MS = 33
 SLICE_STEPS = 1000         # slider resolution: the slice position is a fraction of [0, 1]
 
 
+GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
+
+
 class HeatmapsView(QWidget):
     """``set_array / set_title / set_mode / set_slice``; titles say what each panel measures."""
 
@@ -152,7 +155,11 @@ class HeatmapsView(QWidget):
         """z = 3 shows the slice bar; RGB swaps the loss images for colour composites."""
         self.z, self.rgb = z, rgb
         self.slice_box.setVisible(z >= 3)
-        self.loss_bar.setVisible(not rgb)
+        # RGB: the bar shows the stated squash, each head's loss (low..high) -> its channel's
+        # intensity (0..1); hiding it instead squeezed the error bar's labels off the edge
+        self.loss_bar.setColorMap(GREY if rgb else pg.colormap.get(LOSS_CMAP))
+        self.loss_bar.getAxis("left").setLabel("head loss → channel" if rgb
+                                               else "loss (nats)")
         self._axis_labels()
         for name in SOURCES:
             self._derive(name)
@@ -317,7 +324,7 @@ class HeatmapsView(QWidget):
                 colour.setVisible(False)
                 scalar.setVisible(True)
                 scalar.setImage(arr, autoLevels=False, levels=(lo, hi), rect=UNIT)
-        self.loss_bar.setLevels((lo, hi))
+        self.loss_bar.setLevels(self.low_high if self.rgb and self.low_high else (lo, hi))
         err = self.arrays["error"]
         if err is not None:
             emax = max(float(np.abs(err).max()), 1e-6)

@@ -88,7 +88,9 @@ def test_rgb_composite_is_colour_with_per_channel_metrics(qtbot, window):
                                np.clip((result.measurement.surfaces["train"][1] - low)
                                        / (high - low), 0, 1))
     assert "linear over the loss range" in hm.caption.text()
-    assert not hm.loss_bar.isVisible()
+    # the bar states the squash: each head's loss over the loss range -> channel intensity
+    assert "channel" in hm.loss_bar.getAxis("left").labelText
+    assert hm.loss_bar.levels() == pytest.approx(hm.low_high)
     rows = window.metrics_panel.rows
     for ch in "RGB":
         assert f"PSNR {ch} head train" in rows and f"PSNR {ch} head test" in rows
