@@ -43,6 +43,22 @@ PAINT_MS = 33
 SLICE_STEPS = 1000         # slider resolution: the slice position is a fraction of [0, 1]
 
 
+def _cap_title_width(label, cap: float = 120.0) -> None:
+    """pyqtgraph makes a title's text width its minimum width, so a long title widened its
+    column past the widget and clipped the colour bars' tick labels: cap it (text stays centred)."""
+    update = label.updateMin
+
+    def capped():
+        update()
+        for key in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            w, h = label._sizeHint[key]
+            label._sizeHint[key] = (min(w, cap), h)
+        label.setMinimumWidth(min(label.minimumWidth(), cap))
+        label.updateGeometry()
+
+    label.updateMin = capped
+
+
 GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
 
 
@@ -122,6 +138,7 @@ class HeatmapsView(QWidget):
             plot.getAxis("bottom").setTicks(ticks)  # no labels outside [0, 1] where the
             plot.getAxis("left").setTicks(ticks)    # locked aspect leaves empty margins
             self.plots[name], self.images[name] = plot, img
+            _cap_title_width(plot.titleLabel)
         self._axis_labels()
         self.loss_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(LOSS_CMAP),
                                         label="loss (nats)", interactive=False, width=11)
