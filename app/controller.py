@@ -21,7 +21,8 @@ from losspattern_core.baseline import ease_comparison
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct
 from losspattern_core.errors import LossPatternError
-from losspattern_core.metrics import construction_metrics, fidelity_per_head, measure_surfaces
+from losspattern_core.metrics import (construction_metrics, fidelity_per_head,
+                                      measure_surfaces_progressive)
 from losspattern_core.progressive import progressive_surface
 
 _CANCELLED = object()
@@ -44,6 +45,7 @@ class RunResult:
 class _Worker(QObject):
     frames = Signal(int, list)          # run id, [Frame, ...] (all frames, batched)
     phase = Signal(int, str)            # run id, human-readable phase
+    level = Signal(int, str, int, object)   # run id, split, size, final surface at size^z
     finished = Signal(int, object)      # run id, RunResult
     failed = Signal(int, str)           # run id, message
     cancelled = Signal(int)
@@ -96,8 +98,21 @@ class _Worker(QObject):
         if con is _CANCELLED or self.cancel.is_set():
             self.cancelled.emit(self.run_id)
             return
-        self.phase.emit(self.run_id, "measuring train and test surfaces")
-        measurement = measure_surfaces(con)
+        self.phase.emit(self.run_id, "measuring train and test surfaces (coarse to fine)")
+        gen = measure_surfaces_progressive(con)
+        try:
+            while True:
+                if self.cancel.is_set():
+                    self.cancelled.emit(self.run_id)
+                    return
+                try:
+                    split, size, arr = next(gen)
+                except StopIteration as stop:
+                    measurement = stop.value
+                    break
+                self.level.emit(self.run_id, split, size, arr)
+        finally:
+            gen.close()
         if self.cancel.is_set():
             self.cancelled.emit(self.run_id)
             return
@@ -246,6 +261,7 @@ class RunController(QObject):
         self.config = config
         worker = _Worker(rid, config, event, resolved)
         worker.frames.connect(self._on_frames)
+        worker.level.connect(self._on_level)
         worker.finished.connect(self._on_finished)
         return self._launch(rid, worker, event)
 

@@ -452,9 +452,13 @@ class MainWindow(QMainWindow):
         return self.controller.remeasure(con, grid)
 
     def _on_level(self, split: str, size: int, arr) -> None:
-        heads = self.result.construction.heads if self.result is not None else 1
+        if self.controller.kind == "remeasure":
+            heads = self.result.construction.heads if self.result is not None else 1
+        else:  # a run's own final measurement, coarse to fine
+            heads = 3 if getattr(self.controller.config, "rgb", False) else 1
         self._show_surface(split, arr, heads)
-        grid = getattr(self, "_remeasure_grid", size)
+        grid = (getattr(self, "_remeasure_grid", size) if self.controller.kind == "remeasure"
+                else self.controller.config.grid)
         note = "" if size == grid else f", level {size}"
         self.heatmaps.set_title(split, f"{self._base_titles.get(split, split)}<br>grid {grid}"
                                        f"{note}")

@@ -56,6 +56,31 @@ def measure_surfaces(con, splits=("train", "test"), dataset=None) -> Measurement
     return Measurement(surfaces, per_class)
 
 
+def measure_surfaces_progressive(con, splits=("train", "test"), dataset=None, start: int = 8):
+    """``measure_surfaces`` coarse to fine: yields ``(split, size, surface at size^z)`` as each
+    level is measured (exact values), returns the same ``Measurement``. A GUI shows the levels."""
+    from .progressive import progressive_surface
+
+    ds = dataset or con.resolved.dataset
+    cfg = con.config
+    surfaces, per_class = {}, {}
+    for split in splits:
+        X, y = ds.split(split)
+        t0 = time.perf_counter()
+        gen = progressive_surface(con.model, con.directions, X, y, cfg.grid, con.alpha_range,
+                                  classes=ds.classes, heads=con.heads, loss=cfg.loss,
+                                  device=cfg.device, start=start, per_class=True)
+        try:
+            while True:
+                size, arr = next(gen)
+                yield split, size, arr
+        except StopIteration as stop:
+            surfaces[split], pc = stop.value
+        per_class[split] = pc
+        con.timings[f"surface_{split}_s"] = time.perf_counter() - t0
+    return Measurement(surfaces, per_class)
+
+
 def transfer_prediction(per_class_train: np.ndarray, counts_from, counts_to) -> np.ndarray:
     """sum_k (pi'_k - pi_k) * l(p, k), with l from the measured per-class losses (P, heads)."""
     d = np.asarray(counts_to, float) / np.sum(counts_to) - np.asarray(counts_from, float) / np.sum(counts_from)

@@ -49,9 +49,11 @@ def _flat(idx: np.ndarray, grid: int, z: int) -> np.ndarray:
 def progressive_surface(model, directions, X, y, grid: int, alpha_range=None, *, classes: int,
                         heads: int = 1, loss: str = "cross_entropy", device="cpu",
                         start: int = 8, first_frame_s: float | None = None,
-                        budget: int | None = None, prepared=None,
+                        budget: int | None = None, prepared=None, per_class: bool = False,
                         ) -> Generator[tuple[int, np.ndarray], None, np.ndarray]:
-    """Yield ``(size, surface at the size^z sub-grid)`` coarse to fine; return the full one.
+    """Yield ``(size, surface at the size^z sub-grid)`` coarse to fine; return the full one
+    (with ``per_class=True``: ``(full, per-class mean losses (G^z, heads, K))`` as
+    ``evaluate_points`` gives them, for metrics that need them).
 
     ``first_frame_s``: when set, the first frame's level is chosen from the time one point
     takes so that it arrives within about that many seconds (a level of 2 per axis at least).
@@ -60,11 +62,14 @@ def progressive_surface(model, directions, X, y, grid: int, alpha_range=None, *,
     prep = prepared or prepare(model, directions, X, y, classes, device)
     alphas = range_points(grid, z, alpha_range)
     values = np.full((len(alphas), heads), np.nan)
+    classes_ = np.full((len(alphas), heads, classes), np.nan) if per_class else None
     done = np.zeros(len(alphas), dtype=bool)
     kw = dict(classes=classes, heads=heads, loss=loss, budget=budget, prepared=prep)
     if first_frame_s is not None:
         t0 = time.perf_counter()
-        values[:1], _ = evaluate_points(model, directions, X, y, alphas[:1], **kw)
+        values[:1], pc = evaluate_points(model, directions, X, y, alphas[:1], **kw)
+        if per_class:
+            classes_[:1] = pc
         done[0] = True
         per_point = max(time.perf_counter() - t0, 1e-9)
         fit = max(2, int((first_frame_s / per_point) ** (1 / z)))
@@ -73,10 +78,13 @@ def progressive_surface(model, directions, X, y, grid: int, alpha_range=None, *,
         flat = _flat(idx, grid, z)
         todo = flat[~done[flat]]
         if len(todo):
-            values[todo], _ = evaluate_points(model, directions, X, y, alphas[todo], **kw)
+            values[todo], pc = evaluate_points(model, directions, X, y, alphas[todo], **kw)
+            if per_class:
+                classes_[todo] = pc
             done[todo] = True
         frame = values[flat].reshape((len(idx),) * z + (heads,))
         frame = np.moveaxis(frame, -1, 0)
         yield len(idx), (frame[0] if heads == 1 else frame).copy()
     full = np.moveaxis(values.reshape((grid,) * z + (heads,)), -1, 0)
-    return full[0] if heads == 1 else full
+    full = full[0] if heads == 1 else full
+    return (full, classes_) if per_class else full

@@ -13,8 +13,9 @@ from .conftest import no_qthread_running
 
 def test_start_frames_finished(qtbot, tiny_config):
     c = RunController()
-    frames, surfaces = [], []
+    frames, surfaces, levels = [], [], []
     c.progress.connect(frames.append)
+    c.level.connect(lambda split, size, arr: levels.append((split, size, arr.shape)))
     c.surface.connect(lambda step, arr: surfaces.append((step, arr)))
     with qtbot.waitSignal(c.finished, timeout=30_000) as blocker:
         c.start(tiny_config)
@@ -29,6 +30,10 @@ def test_start_frames_finished(qtbot, tiny_config):
     m = result.measurement
     assert set(m.surfaces) == {"train", "test"} and m.surfaces["train"].shape == (16, 16)
     assert np.isfinite(result.metrics["train"]["psnr_db"])
+    # the final measurement streams coarse-to-fine levels (coalesced), ending at the full grid
+    for split in ("train", "test"):
+        sizes = [size for s, size, _ in levels if s == split]
+        assert sizes and sizes == sorted(sizes) and sizes[-1] == 16, (split, sizes)
     assert not c.running
     qtbot.waitUntil(lambda: c.live_threads() == 0, timeout=5000)
     assert c.shutdown()

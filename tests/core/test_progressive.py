@@ -91,3 +91,25 @@ def test_separable_theorem2_network_frames_match_the_naive_loop():
     assert [s for s, _ in frames][-1] == 9
     ref = naive_surface(m, dirs, X, y, range_points(9, 2, [[-1, 2]] * 2), classes=3)
     np.testing.assert_allclose(frames[-1][1], ref[:, 0].reshape(9, 9), rtol=2e-5, atol=2e-5)
+
+
+def test_measurement_coarse_to_fine_equals_the_direct_one(tiny_t1):
+    from losspattern_core.metrics import measure_surfaces, measure_surfaces_progressive
+
+    con = tiny_t1[0]
+    direct = measure_surfaces(con)
+    seen = []
+    stepwise = drive_levels(measure_surfaces_progressive(con, start=3), seen)
+    for split in ("train", "test"):
+        np.testing.assert_allclose(stepwise.surfaces[split], direct.surfaces[split], atol=1e-6)
+        np.testing.assert_allclose(stepwise.per_class[split], direct.per_class[split], atol=1e-6)
+        sizes = [size for s, size, _ in seen if s == split]
+        assert sizes == sorted(sizes) and sizes[-1] == con.config.grid and len(sizes) >= 2
+
+
+def drive_levels(gen, seen):
+    while True:
+        try:
+            seen.append(next(gen))
+        except StopIteration as stop:
+            return stop.value
