@@ -21,8 +21,11 @@ from losspattern_core.baseline import ease_comparison
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct
 from losspattern_core.errors import LossPatternError
-from losspattern_core.metrics import (construction_metrics, fidelity_per_head,
-                                      measure_surfaces_progressive)
+from losspattern_core.metrics import (
+    construction_metrics,
+    fidelity_per_head,
+    measure_surfaces_progressive,
+)
 from losspattern_core.progressive import progressive_surface
 
 _CANCELLED = object()
@@ -42,19 +45,16 @@ class RunResult:
     seconds: float
 
 
-class _Worker(QObject):
-    frames = Signal(int, list)          # run id, [Frame, ...] (all frames, batched)
+class _WorkerBase(QObject):
+    """What both workers share: the error handling of ``run`` and a cancellable generator loop."""
+
     phase = Signal(int, str)            # run id, human-readable phase
-    level = Signal(int, str, int, object)   # run id, split, size, final surface at size^z
-    finished = Signal(int, object)      # run id, RunResult
     failed = Signal(int, str)           # run id, message
     cancelled = Signal(int)
     done = Signal()                     # always last: lets the thread quit
 
-    def __init__(self, run_id: int, config: ConstructionConfig, cancel: threading.Event,
-                 resolved=None):
-        super().__init__()
-        self.run_id, self.config, self.cancel, self.resolved = run_id, config, cancel, resolved
+    run_id: int
+    cancel: threading.Event
 
     @Slot()
     def run(self) -> None:
@@ -68,25 +68,55 @@ class _Worker(QObject):
         finally:
             self.done.emit()
 
-    def _pump(self, gen):
-        """Iterate a core generator, batching its frames to the GUI; its return value, or
-        ``_CANCELLED`` when the user cancelled (checked between every two frames)."""
-        batch, last_emit = [], time.perf_counter()
+    def _run(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _drain(self, gen, on_item):
+        """Pass each item of a core generator to ``on_item``; return the generator's value,
+        or ``_CANCELLED`` (after emitting ``cancelled``) when the user cancelled: checked
+        between every two items, so cancel takes effect within one step."""
         try:
             while True:
                 if self.cancel.is_set():
+                    self.cancelled.emit(self.run_id)
                     return _CANCELLED
                 try:
-                    frame = next(gen)
+                    item = next(gen)
                 except StopIteration as stop:
+                    if self.cancel.is_set():   # cancelled during the last item
+                        self.cancelled.emit(self.run_id)
+                        return _CANCELLED
                     return stop.value
-                batch.append(frame)
-                now = time.perf_counter()
-                if frame.surface is not None or now - last_emit >= BATCH_SECONDS:
-                    self.frames.emit(self.run_id, batch)
-                    batch, last_emit = [], now
+                on_item(item)
         finally:
             gen.close()
+
+
+class _Worker(_WorkerBase):
+    frames = Signal(int, list)          # run id, [Frame, ...] (all frames, batched)
+    level = Signal(int, str, int, object)   # run id, split, size, final surface at size^z
+    finished = Signal(int, object)      # run id, RunResult
+
+    def __init__(self, run_id: int, config: ConstructionConfig, cancel: threading.Event,
+                 resolved=None):
+        super().__init__()
+        self.run_id, self.config, self.cancel, self.resolved = run_id, config, cancel, resolved
+
+    def _pump(self, gen):
+        """``_drain`` a generator of Frames, handing them to the GUI in batches."""
+        batch, last_emit = [], time.perf_counter()
+
+        def collect(frame) -> None:
+            nonlocal batch, last_emit
+            batch.append(frame)
+            now = time.perf_counter()
+            if frame.surface is not None or now - last_emit >= BATCH_SECONDS:
+                self.frames.emit(self.run_id, batch)
+                batch, last_emit = [], now
+
+        try:
+            return self._drain(gen, collect)
+        finally:
             if batch:
                 self.frames.emit(self.run_id, batch)
 
@@ -95,26 +125,12 @@ class _Worker(QObject):
         self.phase.emit(self.run_id, "validating settings and loading data")
         resolved = self.resolved or validate(self.config)
         con = self._pump(construct(resolved))
-        if con is _CANCELLED or self.cancel.is_set():
-            self.cancelled.emit(self.run_id)
+        if con is _CANCELLED:
             return
         self.phase.emit(self.run_id, "measuring train and test surfaces (coarse to fine)")
-        gen = measure_surfaces_progressive(con)
-        try:
-            while True:
-                if self.cancel.is_set():
-                    self.cancelled.emit(self.run_id)
-                    return
-                try:
-                    split, size, arr = next(gen)
-                except StopIteration as stop:
-                    measurement = stop.value
-                    break
-                self.level.emit(self.run_id, split, size, arr)
-        finally:
-            gen.close()
-        if self.cancel.is_set():
-            self.cancelled.emit(self.run_id)
+        measurement = self._drain(measure_surfaces_progressive(con),
+                                  lambda item: self.level.emit(self.run_id, *item))
+        if measurement is _CANCELLED:
             return
         metrics = construction_metrics(con, measurement)
         if resolved.config.theorem == 1 and COMPARE_WITH_ORDINARY_TRAINING:
@@ -122,8 +138,7 @@ class _Worker(QObject):
             self.phase.emit(self.run_id, "training an ordinary network of the same shape, "
                                          "for comparison (ease)")
             extra = self._pump(ease_comparison(resolved, con))
-            if extra is _CANCELLED or self.cancel.is_set():
-                self.cancelled.emit(self.run_id)
+            if extra is _CANCELLED:
                 return
             metrics.update(extra)
         self.finished.emit(self.run_id, RunResult(self.run_id, con, measurement, metrics,
@@ -148,33 +163,17 @@ def target_at(con, grid: int) -> np.ndarray:
     return r.loss_range.apply(r.pattern.grid(grid))
 
 
-class _RemeasureWorker(QObject):
+class _RemeasureWorker(_WorkerBase):
     """Progressive refinement of a finished construction's train and test surfaces."""
 
     level = Signal(int, str, int, object)   # run id, split, size, surface at size^z
-    phase = Signal(int, str)
     finished = Signal(int, object)          # run id, Remeasured
-    failed = Signal(int, str)
-    cancelled = Signal(int)
-    done = Signal()
 
     def __init__(self, run_id: int, construction, grid: int, cancel: threading.Event,
                  splits=("train", "test"), first_frame_s: float | None = 0.25):
         super().__init__()
         self.run_id, self.con, self.grid, self.cancel = run_id, construction, grid, cancel
         self.splits, self.first_frame_s = splits, first_frame_s
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self._run()
-        except LossPatternError as exc:
-            self.failed.emit(self.run_id, str(exc))
-        except Exception as exc:
-            traceback.print_exc()
-            self.failed.emit(self.run_id, f"{type(exc).__name__}: {exc}")
-        finally:
-            self.done.emit()
 
     def _run(self) -> None:
         t0 = time.perf_counter()
@@ -189,15 +188,11 @@ class _RemeasureWorker(QObject):
                                       con.alpha_range, classes=ds.classes, heads=con.heads,
                                       loss=cfg.loss, device=cfg.device, start=8,
                                       first_frame_s=self.first_frame_s)
-            try:
-                for size, arr in gen:
-                    if self.cancel.is_set():
-                        self.cancelled.emit(self.run_id)
-                        return
-                    self.level.emit(self.run_id, split, size, arr)
-                    surfaces[split] = arr
-            finally:
-                gen.close()
+            full = self._drain(gen, lambda item, split=split:
+                               self.level.emit(self.run_id, split, *item))
+            if full is _CANCELLED:
+                return
+            surfaces[split] = full
         target = target_at(con, self.grid)
         span = con.resolved.loss_range.span
         fid = {s: fidelity_per_head(a, target, span, con.heads) for s, a in surfaces.items()}
@@ -208,11 +203,11 @@ class _RemeasureWorker(QObject):
 class RunController(QObject):
     """Starts and cancels runs; re-emits only the current run's signals, coalesced.
 
-    Signals: ``progress(frame)`` (latest frame, ~30 Hz), ``losses(steps, values)`` (every
-    regression loss so far, ~30 Hz), ``surface(step, array)`` (latest streamed train surface),
+    Signals: ``progress(frame)`` (latest frame, 10 Hz), ``losses(steps, values)`` (every
+    regression loss so far, 10 Hz), ``surface(step, array)`` (latest streamed train surface),
     ``phase(text)``, ``finished(RunResult)``, ``failed(message)``, ``cancelled()``,
     ``running_changed(bool)``. A re-measurement (``remeasure``) is a run of its own: it emits
-    ``level(split, size, array)`` per refinement level (coalesced, ~30 Hz) and
+    ``level(split, size, array)`` per refinement level (coalesced, 10 Hz) and
     ``remeasured(Remeasured)`` at the end; ``failed``/``cancelled`` as for constructions.
     """
 
@@ -231,7 +226,7 @@ class RunController(QObject):
         super().__init__(parent)
         self._run_id = 0
         self._current: int | None = None
-        self._threads: dict[int, tuple[QThread, _Worker, threading.Event]] = {}
+        self._threads: dict[int, tuple[QThread, _WorkerBase, threading.Event]] = {}
         self._steps: list[int] = []
         self._values: list[float] = []
         self._pending_frame = None
@@ -344,13 +339,17 @@ class RunController(QObject):
         if self._is_current(rid):
             self.phase.emit(text)
 
-    @Slot(int, object)
-    def _on_finished(self, rid: int, result: RunResult) -> None:
+    def _end_with(self, rid: int, signal, payload) -> None:
+        """A current run's last word (finished, remeasured or failed): flush, end, pass on."""
         if not self._is_current(rid):
             return
         self._flush()
         self._end_current()
-        self.finished.emit(result)
+        signal.emit(payload)
+
+    @Slot(int, object)
+    def _on_finished(self, rid: int, result: RunResult) -> None:
+        self._end_with(rid, self.finished, result)
 
     @Slot(int, str, int, object)
     def _on_level(self, rid: int, split: str, size: int, arr) -> None:
@@ -359,19 +358,11 @@ class RunController(QObject):
 
     @Slot(int, object)
     def _on_remeasured(self, rid: int, result) -> None:
-        if not self._is_current(rid):
-            return
-        self._flush()
-        self._end_current()
-        self.remeasured.emit(result)
+        self._end_with(rid, self.remeasured, result)
 
     @Slot(int, str)
     def _on_failed(self, rid: int, message: str) -> None:
-        if not self._is_current(rid):
-            return
-        self._flush()
-        self._end_current()
-        self.failed.emit(message)
+        self._end_with(rid, self.failed, message)
 
     @Slot(int)
     def _on_cancelled(self, rid: int) -> None:
