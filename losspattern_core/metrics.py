@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .losses import per_class_loss, sigma
-from .surface import evaluate_points, grid_array, outputs_at, range_points
+from .surface import grid_array, outputs_at, range_points
 
 
 def fidelity(measured: np.ndarray, target: np.ndarray, span: float) -> dict:
@@ -41,19 +41,11 @@ class Measurement:
 
 
 def measure_surfaces(con, splits=("train", "test"), dataset=None) -> Measurement:
-    ds = dataset or con.resolved.dataset
-    cfg = con.config
-    alphas = range_points(cfg.grid, cfg.z, con.alpha_range)
-    surfaces, per_class = {}, {}
-    for split in splits:
-        X, y = ds.split(split)
-        t0 = time.perf_counter()
-        total, pc = evaluate_points(con.model, con.directions, X, y, alphas, classes=ds.classes,
-                                    heads=con.heads, loss=cfg.loss, device=cfg.device)
-        surfaces[split] = grid_array(total, cfg.grid, cfg.z)
-        per_class[split] = pc
-        con.timings[f"surface_{split}_s"] = time.perf_counter() - t0
-    return Measurement(surfaces, per_class)
+    """Every split's exact surface on the construction's grid, in one pass per split."""
+    from .construct import drive
+
+    # start at the full grid: ``measure_surfaces_progressive`` then measures a single level
+    return drive(measure_surfaces_progressive(con, splits, dataset, start=con.config.grid))
 
 
 def measure_surfaces_progressive(con, splits=("train", "test"), dataset=None, start: int = 8):
