@@ -23,6 +23,8 @@ from .surface_scene import COLORMAPS, SurfaceScene
 
 PAINT_3D_MS = 150
 SOURCES = ("target", "train", "test")
+SOURCE_LABELS = {"target": "target T", "train": "measured train loss",
+                 "test": "measured test loss"}
 
 
 def use_qt_backend() -> None:
@@ -33,10 +35,24 @@ def use_qt_backend() -> None:
 
 
 class GLView(QWidget):
-    """What the 3-D views share: a vispy canvas wrapper, throttled redraws, offscreen render."""
+    """What the 3-D views share: a vispy canvas wrapper, throttled redraws, offscreen render,
+    the per-source arrays and the "Show" / "Colours" choosers."""
 
     def _init_gl(self, scene) -> None:
+        use_qt_backend()
         self.scene = scene
+        self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
+        self.levels = (0.0, 1.0)
+        self.provenance = ""
+        self.source = QComboBox()
+        self.source.addItems([SOURCE_LABELS[s] for s in SOURCES])
+        self.source.setCurrentIndex(1)
+        self.source.currentIndexChanged.connect(lambda _: self._schedule())
+        self.cmap = QComboBox()
+        self.cmap.addItems(COLORMAPS)
+        self.cmap.currentTextChanged.connect(self.scene.set_colormap)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PAINT_3D_MS)
@@ -46,6 +62,36 @@ class GLView(QWidget):
 
     def _on_draw(self, event=None) -> None:
         self._drawn = True
+
+    def _choosers(self) -> QHBoxLayout:
+        """The "Show: [source]  Colours: [colormap]" bar; callers append their own widgets."""
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.source)
+        bar.addWidget(QLabel("Colours:"))
+        bar.addWidget(self.cmap)
+        return bar
+
+    def current_source(self) -> str:
+        return SOURCES[self.source.currentIndex()]
+
+    def set_source(self, name: str) -> None:
+        self.source.setCurrentIndex(SOURCES.index(name))
+
+    def set_provenance(self, text: str) -> None:
+        self.provenance = text
+        self._schedule()
+
+    def set_levels(self, levels: tuple[float, float]) -> None:
+        self.levels = levels
+        self._schedule()
+
+    def _shown(self) -> tuple[str, np.ndarray | None]:
+        """The chosen source and its array; the target until a measured one exists."""
+        name = self.current_source()
+        if self.arrays[name] is None and name != "target":
+            name = "target"
+        return name, self.arrays[name]
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
@@ -103,42 +149,15 @@ class SurfaceView(GLView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        use_qt_backend()
         self._init_gl(SurfaceScene(size=(640, 480), show=False))
-        self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
         self.colours: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
-        self.levels = (0.0, 1.0)
         self.loss_range: tuple[float, float] | None = None
-        self.provenance = ""
-        self.source = QComboBox()
-        self.source.addItems(["target T", "measured train loss", "measured test loss"])
-        self.source.setCurrentIndex(1)
-        self.source.currentIndexChanged.connect(lambda _: self._schedule())
-        self.cmap = QComboBox()
-        self.cmap.addItems(COLORMAPS)
-        self.cmap.currentTextChanged.connect(self.scene.set_colormap)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Show:"))
-        bar.addWidget(self.source)
-        bar.addWidget(QLabel("Colours:"))
-        bar.addWidget(self.cmap)
+        bar = self._choosers()
         bar.addWidget(self.caption, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
         lay.addWidget(self.scene.canvas.native, 1)
-
-    def current_source(self) -> str:
-        return SOURCES[self.source.currentIndex()]
-
-    def set_source(self, name: str) -> None:
-        self.source.setCurrentIndex(SOURCES.index(name))
-
-    def set_provenance(self, text: str) -> None:
-        self.provenance = text
-        self._schedule()
 
     def update_data(self, name: str, arr: np.ndarray | None, heads: int = 1,
                     levels: tuple[float, float] | None = None,
@@ -154,15 +173,8 @@ class SurfaceView(GLView):
             self.levels = levels
         self._schedule()
 
-    def set_levels(self, levels: tuple[float, float]) -> None:
-        self.levels = levels
-        self._schedule()
-
     def _apply(self) -> None:
-        name = self.current_source()
-        arr = self.arrays[name]
-        if arr is None and name != "target":
-            arr, name = self.arrays["target"], "target"
+        name, arr = self._shown()
         if arr is None or arr.shape[1] < 2:
             self.caption.setText("nothing to show yet")
             return
@@ -171,8 +183,7 @@ class SurfaceView(GLView):
             else argmin_xy(arr)[:2]
         colours = self.colours[name]
         self.scene.update_data(arr, self.levels, marker, colours=colours)
-        what = {"target": "target T", "train": "measured train loss",
-                "test": "measured test loss"}[name]
+        what = SOURCE_LABELS[name]
         if colours is not None:
             what += " (height: mean of the R, G, B heads; colour: their composite, " \
                     "linear over the loss range)"

@@ -14,20 +14,47 @@ HEIGHT = 0.55          # drawn height of the whole colour scale, in units of the
 COLORMAPS = ("viridis", "magma", "coolwarm", "grays", "hot")
 
 
-class SurfaceScene:
-    def __init__(self, canvas=None, size=(640, 480), show=False, bgcolor="white",
-                 cmap: str = "viridis"):
+class Scene3D:
+    """What the surface and volume scenes share: canvas, turntable view, colour scale, a
+    marker at the pattern's minimum, offscreen rendering."""
+
+    def __init__(self, canvas, size, show, bgcolor, cmap: str, **camera):
         from vispy import scene
 
         self._scene = scene
         self.canvas = canvas or scene.SceneCanvas(keys=None, size=size, show=show,
                                                   bgcolor=bgcolor)
         self.view = self.canvas.central_widget.add_view()
-        self.view.camera = scene.TurntableCamera(fov=35, elevation=30, azimuth=-25,
-                                                 distance=2.4, center=(0.5, 0.5, 0.15))
+        self.view.camera = scene.TurntableCamera(fov=35, **camera)
         self.cmap_name = cmap
         self.levels = (0.0, 1.0)
         self.data: np.ndarray | None = None
+
+    def _frame(self, scene) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _show_marker(self, xyz) -> None:
+        """The red dot at ``xyz`` (unit-cube coordinates), or hidden for None."""
+        if xyz is None:
+            self.marker.visible = False
+            return
+        pos = np.array([xyz], np.float32)
+        self.marker.set_data(pos, face_color=(1, 0.15, 0.1, 1), edge_color="white", size=12)
+        self.marker.visible = True
+
+    def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """An (H, W, 3) uint8 image drawn offscreen at ``size`` (not a screen grab)."""
+        if size is not None and tuple(self.canvas.size) != tuple(size):
+            self.canvas.size = tuple(int(v) for v in size)  # see SurfaceView.render
+        return self.canvas.render(alpha=False)
+
+
+class SurfaceScene(Scene3D):
+    def __init__(self, canvas=None, size=(640, 480), show=False, bgcolor="white",
+                 cmap: str = "viridis"):
+        super().__init__(canvas, size, show, bgcolor, cmap, elevation=30, azimuth=-25,
+                         distance=2.4, center=(0.5, 0.5, 0.15))
+        scene = self._scene
         self.colours: np.ndarray | None = None
         self.marker_xy: tuple[float, float] | None = None
         self.surface = None
@@ -96,18 +123,9 @@ class SurfaceScene:
 
     def _place_marker(self, heights: np.ndarray) -> None:
         if self.marker_xy is None:
-            self.marker.visible = False
+            self._show_marker(None)
             return
         mx, my = self.marker_xy
         gx, gy = heights.shape
         i, j = round(mx * (gx - 1)), round(my * (gy - 1))
-        pos = np.array([[mx, my, float(heights[i, j]) + 0.03]], np.float32)
-        self.marker.set_data(pos, face_color=(1, 0.15, 0.1, 1), edge_color="white", size=12)
-        self.marker.visible = True
-
-    # --- output ------------------------------------------------------------------------------
-    def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
-        """An (H, W, 3) uint8 image drawn offscreen at ``size`` (not a screen grab)."""
-        if size is not None and tuple(self.canvas.size) != tuple(size):
-            self.canvas.size = tuple(int(v) for v in size)  # see SurfaceView.render
-        return self.canvas.render(alpha=False)
+        self._show_marker((mx, my, float(heights[i, j]) + 0.03))

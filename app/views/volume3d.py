@@ -10,17 +10,14 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QSlider,
     QVBoxLayout,
 )
 
 from .arrays import AXIS_NAMES
-from .surface3d import SOURCES, GLView, use_qt_backend
-from .surface_scene import COLORMAPS
+from .surface3d import SOURCE_LABELS, GLView
 from .volume_scene import VolumeScene
 
 SLIDER_STEPS = 1000
@@ -38,25 +35,12 @@ class VolumeView(GLView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        use_qt_backend()
         self._init_gl(VolumeScene(size=(640, 480), show=False))
-        self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
-        self.levels = (0.0, 1.0)
-        self.provenance = ""
-        self.source = QComboBox()
-        self.source.addItems(["target T", "measured train loss", "measured test loss"])
-        self.source.setCurrentIndex(1)
-        self.source.currentIndexChanged.connect(lambda _: self._schedule())
-        self.cmap = QComboBox()
-        self.cmap.addItems(COLORMAPS)
-        self.cmap.currentTextChanged.connect(lambda name: self.scene.set_colormap(name))
         self.haze = QCheckBox("haze")
         self.haze.setChecked(True)
         self.haze.setToolTip("a faint translucent rendering of the whole volume, denser where "
                              "the loss is low")
         self.haze.toggled.connect(lambda on: self.scene.set_show_volume(on))
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
         self.sliders: list[QSlider] = []
         self.slider_labels: list[QLabel] = []
         grid = QGridLayout()
@@ -73,11 +57,7 @@ class VolumeView(GLView):
             grid.addWidget(s, 0, 2 * i + 1)
             self.sliders.append(s)
             self.slider_labels.append(lab)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Show:"))
-        bar.addWidget(self.source)
-        bar.addWidget(QLabel("Colours:"))
-        bar.addWidget(self.cmap)
+        bar = self._choosers()
         bar.addWidget(self.haze)
         bar.addStretch(1)
         lay = QVBoxLayout(self)
@@ -89,16 +69,6 @@ class VolumeView(GLView):
         self._update_labels()
 
     # --- public API ----------------------------------------------------------------------------
-    def current_source(self) -> str:
-        return SOURCES[self.source.currentIndex()]
-
-    def set_source(self, name: str) -> None:
-        self.source.setCurrentIndex(SOURCES.index(name))
-
-    def set_provenance(self, text: str) -> None:
-        self.provenance = text
-        self._schedule()
-
     def slices(self) -> list[float]:
         return [s.value() / SLIDER_STEPS for s in self.sliders]
 
@@ -131,10 +101,6 @@ class VolumeView(GLView):
             self.levels = levels
         self._schedule()
 
-    def set_levels(self, levels: tuple[float, float]) -> None:
-        self.levels = levels
-        self._schedule()
-
     # --- internals -----------------------------------------------------------------------------
     def _slider_moved(self, _=None) -> None:  # the user moved a plane
         self._update_labels()
@@ -148,10 +114,7 @@ class VolumeView(GLView):
                                        f"{self.sliders[i].value() / SLIDER_STEPS:.2f}")
 
     def _apply(self) -> None:
-        name = self.current_source()
-        arr = self.arrays[name]
-        if arr is None and name != "target":
-            arr, name = self.arrays["target"], "target"
+        name, arr = self._shown()
         if arr is None or min(arr.shape) < 2:
             self.caption.setText("nothing to show yet (z = 3 runs only)")
             return
@@ -161,8 +124,7 @@ class VolumeView(GLView):
         marker = tuple(float(i / max(n - 1, 1)) for i, n in zip(idx, ref.shape, strict=True))
         self.scene.set_slices(self.slices())
         self.scene.update_data(arr, self.levels, marker)
-        what = {"target": "target T", "train": "measured train loss",
-                "test": "measured test loss"}[name]
+        what = SOURCE_LABELS[name]
         planes = ", ".join(f"{AXIS_NAMES[i]} = {f:.2f}" for i, f in enumerate(self.slices()))
         self.caption.setText(
             f"{what} on a {'×'.join(map(str, arr.shape))} grid{self.provenance}: three slice "

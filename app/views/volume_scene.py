@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import AXIS_NAMES, slice_plane
+from .surface_scene import Scene3D
 
 AXIS_COLOURS = ("red", "green", "blue")
 
@@ -28,20 +29,12 @@ def _plane_matrix(axis: int, n_u: int, n_v: int, pos: float) -> np.ndarray:
     return m
 
 
-class VolumeScene:
+class VolumeScene(Scene3D):
     def __init__(self, canvas=None, size=(640, 480), show=False, bgcolor="white",
                  cmap: str = "viridis"):
-        from vispy import scene
-
-        self._scene = scene
-        self.canvas = canvas or scene.SceneCanvas(keys=None, size=size, show=show,
-                                                  bgcolor=bgcolor)
-        self.view = self.canvas.central_widget.add_view()
-        self.view.camera = scene.TurntableCamera(fov=35, elevation=24, azimuth=-35,
-                                                 distance=2.9, center=(0.5, 0.5, 0.45))
-        self.cmap_name = cmap
-        self.levels = (0.0, 1.0)
-        self.data: np.ndarray | None = None
+        super().__init__(canvas, size, show, bgcolor, cmap, elevation=24, azimuth=-35,
+                         distance=2.9, center=(0.5, 0.5, 0.45))
+        scene = self._scene
         self.slices = [0.5, 0.5, 0.5]   # where each plane holds its direction, in [0, 1]
         self.show_volume = True
         self.volume = None
@@ -149,15 +142,4 @@ class VolumeScene:
             img.visible = True
 
     def _place_marker(self) -> None:
-        if self.marker_xyz is None:
-            self.marker.visible = False
-            return
-        pos = np.array([self.marker_xyz], np.float32)
-        self.marker.set_data(pos, face_color=(1, 0.15, 0.1, 1), edge_color="white", size=12)
-        self.marker.visible = True
-
-    # --- output ------------------------------------------------------------------------------
-    def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
-        if size is not None and tuple(self.canvas.size) != tuple(size):
-            self.canvas.size = tuple(int(v) for v in size)
-        return self.canvas.render(alpha=False)
+        self._show_marker(self.marker_xyz)
