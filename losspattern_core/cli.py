@@ -121,9 +121,8 @@ def _construct(args) -> int:
 
 
 def _transfer(args) -> int:
-    from .transfer import transfer, transfer_lines
-
     from .bundle import load_bundle
+    from .transfer import transfer, transfer_lines
 
     b = load_bundle(args.bundle)
     rep = transfer(b, args.dataset, split=args.split, device=args.device)
@@ -143,6 +142,7 @@ def _measure(args) -> int:
     import numpy as np
 
     from .bundle import load_bundle
+    from .construct import drive
     from .datasets import load_dataset
     from .progressive import progressive_surface
     from .verify import bundle_split
@@ -163,13 +163,9 @@ def _measure(args) -> int:
     t0 = time.perf_counter()
     print(f"measuring {b.meta['dataset']['name']} {args.split} ({len(y)} samples, every one) "
           f"on a {args.grid}^{z} grid, coarse to fine:")
-    try:
-        while True:
-            size, arr = next(gen)
-            print(f"  {size}^{z} grid: exact, range [{arr.min():.4f}, {arr.max():.4f}] nats, "
-                  f"at {time.perf_counter() - t0:.3f} s")
-    except StopIteration as stop:
-        full = stop.value
+    full = drive(gen, lambda level: print(
+        f"  {level[0]}^{z} grid: exact, range [{level[1].min():.4f}, {level[1].max():.4f}] "
+        f"nats, at {time.perf_counter() - t0:.3f} s"))
     if out is not None:
         tmp = out.with_name(out.name + ".partial.npy")
         np.save(tmp, full.astype(np.float32))

@@ -5,6 +5,7 @@ Every panel says what it is; the loss panels share one colour scale.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -319,8 +320,6 @@ def transfer_figure(path, rep: dict, target: np.ndarray, train: np.ndarray, head
                                                ("new", rep["_surface"]), ("gap", rep["_gap"]),
                                                ("pred", rep["_predicted"]))}
     note = views["target"][1]
-    import textwrap
-
     own = f"measured on\n{f['dataset']} train ({f['n']} samples)"
     new = "measured on\n" + textwrap.fill(f"{t['dataset']} {t['split']} ({t['n']} samples)", 38)
     pred = ("predicted gap from label marginals\n" + r"$\sum_k (\pi'_k - \pi_k)\,\ell(p, k)$" if rep["prediction_applies"] else
