@@ -1,6 +1,6 @@
 """LossPattern desktop GUI (PySide6 + pyqtgraph + vispy) over the ``losspattern_core`` API.
 
-Importing this package loads no Qt: ``app.offscreen`` renders bundles without a display.
+Importing this package loads no Qt: ``app.render`` renders bundles without a display.
 """
 
 __all__ = ["__version__"]

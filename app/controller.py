@@ -17,16 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from losspattern_core.baseline import ease_comparison
+from losspattern_core.measure.ease import ease_comparison
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct
 from losspattern_core.errors import LossPatternError
-from losspattern_core.metrics import (
+from losspattern_core.measure.metrics import (
     construction_metrics,
     fidelity_per_head,
     measure_surfaces_progressive,
 )
-from losspattern_core.progressive import progressive_surface
+from losspattern_core.measure.progressive import progressive_surface
 
 _CANCELLED = object()
 COMPARE_WITH_ORDINARY_TRAINING = True   # Theorem 1 runs also train the net normally (ease)

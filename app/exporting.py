@@ -16,9 +16,9 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from losspattern_core.bundle import save_bundle
+from losspattern_core.io.bundle import save_bundle
 from losspattern_core.errors import LossPatternError
-from losspattern_core.patterns import grid_points
+from losspattern_core.data.patterns import grid_points
 
 
 class ExportError(Exception):

@@ -43,9 +43,9 @@ def apply_args(window, args: argparse.Namespace) -> None:
 
 def check_args(args: argparse.Namespace) -> str | None:
     """Refuse a bad --pattern/--dataset before any window opens (message for stderr)."""
-    from losspattern_core.datasets import load_dataset
+    from losspattern_core.data.datasets import load_dataset
     from losspattern_core.errors import LossPatternError
-    from losspattern_core.patterns import load_pattern
+    from losspattern_core.data.patterns import load_pattern
 
     try:
         if args.dataset:

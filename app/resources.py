@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from losspattern_assets import path as asset
+
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS = ROOT / "assets"
-
-
-def asset(*parts: str) -> Path:
-    """Path of a file under assets/ (it may not exist; callers decide what that means)."""
-    return ASSETS.joinpath(*parts)
 
 
 def icon_svg() -> Path:

@@ -1,0 +1,92 @@
+"""LossPattern's core: construct, measure and verify loss surfaces (torch + numpy, no GUI).
+
+The public API, everything a front end needs (the app and the CLI use only these names)::
+
+    import losspattern_core as lp
+
+    resolved = lp.validate(lp.ConstructionConfig(pattern="smiley", dataset="digits"))
+    con = lp.drive(lp.construct(resolved), on_frame)          # or iterate: each frame cancels
+    m = lp.measure_surfaces(con)                               # exact train/test surfaces
+    metrics = lp.construction_metrics(con, m)
+    lp.save_bundle("out/smiley", con, m, metrics)
+    lp.verify(lp.load_bundle("out/smiley"))
+
+Groups: **config** (``ConstructionConfig``, ``validate`` — the one validation gate,
+``available_devices``); **run** (``construct``, ``drive``, ``Frame``, ``Construction``,
+``ease_comparison``); **measure** (``measure_surfaces[_progressive]``, ``progressive_surface``,
+``construction_metrics``, ``fidelity_per_head``, ``summary_lines``, ``transfer``);
+**evaluate** (``evaluate_points``, ``surface``, ``naive_surface``, ``Direction``,
+``random_direction``); **bundles** (``save_bundle``, ``load_bundle``, ``verify``); **data**
+(datasets and patterns); **errors** (``LossPatternError`` and its kinds).
+
+Names load on first use (PEP 562), so ``import losspattern_core`` stays light (no torch) for
+a command line's ``--help`` or a GUI's first paint.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_NAMES: dict[str, str] = {
+    # config
+    "ConstructionConfig": "config", "Resolved": "config", "validate": "config",
+    "available_devices": "config", "resolve_device": "config",
+    # run
+    "Frame": "frames", "drive": "frames",
+    "construct": "construct", "Construction": "construct.common",
+    "build_theorem2_network": "construct.theorem2",
+    "ease_comparison": "measure.ease", "ease_lines": "measure.ease",
+    "train_ordinary": "training",
+    # measure
+    "Measurement": "measure.metrics", "measure_surfaces": "measure.metrics",
+    "measure_surfaces_progressive": "measure.metrics",
+    "construction_metrics": "measure.metrics", "fidelity_per_head": "measure.metrics",
+    "summary_lines": "measure.metrics", "progressive_surface": "measure.progressive",
+    "transfer": "measure.transfer", "transfer_lines": "measure.transfer",
+    # evaluate
+    "evaluate_points": "surface", "surface": "surface", "naive_surface": "surface",
+    "Direction": "surface", "random_direction": "surface", "range_points": "surface",
+    "grid_array": "surface",
+    # bundles
+    "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
+    "verify": "measure.verify", "any_figure": "io.figure",
+    # data
+    "Dataset": "data.datasets", "load_dataset": "data.datasets",
+    "available_datasets": "data.datasets",
+    "Pattern": "data.patterns", "load_pattern": "data.patterns",
+    "available_patterns": "data.patterns", "builtin_images": "data.patterns",
+    "PATTERN_FUNCTIONS": "data.patterns", "LossRange": "data.patterns",
+    "check_loss_range": "data.patterns", "default_loss_range": "data.patterns",
+    "grid_points": "data.patterns", "default_grid": "data.patterns",
+    "ACTIVATIONS": "networks", "floor": "losses",
+    # errors
+    "LossPatternError": "errors", "ConfigError": "errors", "DatasetError": "errors",
+    "PatternError": "errors", "BundleError": "errors", "ConstructionError": "errors",
+    # runtime
+    "configure_threads": "runtime",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'losspattern_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value   # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .config import ConstructionConfig, Resolved, available_devices, resolve_device, validate  # noqa: F401
+    from .construct import construct  # noqa: F401
+    from .construct.common import Construction  # noqa: F401
+    from .errors import (BundleError, ConfigError, ConstructionError, DatasetError,  # noqa: F401
+                         LossPatternError, PatternError)
+    from .frames import Frame, drive  # noqa: F401

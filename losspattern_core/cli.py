@@ -9,7 +9,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from .errors import LossPatternError
+from losspattern_core.errors import LossPatternError
+
+PLUGIN_GROUP = "losspattern.commands"
 
 
 class Progress:
@@ -68,13 +70,14 @@ def theorem2_lines(metrics: dict) -> list[str]:
 
 
 def _construct(args) -> int:
-    from .baseline import ease_comparison, ease_lines
-    from .bundle import save_bundle
-    from .config import ConstructionConfig, validate
-    from .construct import construct, drive
-    from .figure import any_figure
-    from .metrics import construction_metrics, measure_surfaces, summary_lines
-    from .patterns import default_grid
+    from losspattern_core.measure.ease import ease_comparison, ease_lines
+    from losspattern_core.io.bundle import save_bundle
+    from losspattern_core.config import ConstructionConfig, validate
+    from losspattern_core.construct import construct
+    from losspattern_core.frames import drive
+    from losspattern_core.io.figure import any_figure
+    from losspattern_core.measure.metrics import construction_metrics, measure_surfaces, summary_lines
+    from losspattern_core.data.patterns import default_grid
 
     grid = args.grid if args.grid is not None else default_grid(args.z, args.theorem)
     cfg = ConstructionConfig(
@@ -121,8 +124,8 @@ def _construct(args) -> int:
 
 
 def _transfer(args) -> int:
-    from .bundle import load_bundle
-    from .transfer import transfer, transfer_lines
+    from losspattern_core.io.bundle import load_bundle
+    from losspattern_core.measure.transfer import transfer, transfer_lines
 
     b = load_bundle(args.bundle)
     rep = transfer(b, args.dataset, split=args.split, device=args.device)
@@ -131,7 +134,7 @@ def _transfer(args) -> int:
         Path(args.json).write_text(json.dumps({k: v for k, v in rep.items()
                                                if not k.startswith("_")}, indent=2))
     if args.png:
-        from .figure import transfer_figure
+        from losspattern_core.io.figure import transfer_figure
 
         print(f"figure {transfer_figure(args.png, rep, b.target, b.surfaces['train'], b.heads, b.alpha_range)}")
     return 0
@@ -141,11 +144,11 @@ def _measure(args) -> int:
     """Re-measure a bundle's surface on a finer grid, coarse to fine (progressive refinement)."""
     import numpy as np
 
-    from .bundle import load_bundle
-    from .construct import drive
-    from .datasets import load_dataset
-    from .progressive import progressive_surface
-    from .verify import bundle_split
+    from losspattern_core.io.bundle import load_bundle
+    from losspattern_core.frames import drive
+    from losspattern_core.data.datasets import load_dataset
+    from losspattern_core.measure.progressive import progressive_surface
+    from losspattern_core.measure.verify import bundle_split
 
     b = load_bundle(args.bundle)
     out = Path(args.out) if args.out else None
@@ -175,8 +178,8 @@ def _measure(args) -> int:
 
 
 def _verify(args) -> int:
-    from .bundle import load_bundle
-    from .verify import verify
+    from losspattern_core.io.bundle import load_bundle
+    from losspattern_core.measure.verify import verify
 
     b = load_bundle(args.bundle)
     rep = verify(b, device=args.device)
@@ -196,7 +199,7 @@ def _verify(args) -> int:
 
 
 def _patterns(args) -> int:
-    from .patterns import available_patterns
+    from losspattern_core.data.patterns import available_patterns
 
     for name, desc in available_patterns().items():
         print(f"{name:14s} {desc}")
@@ -206,22 +209,12 @@ def _patterns(args) -> int:
 
 
 def _datasets(args) -> int:
-    from .datasets import available_datasets
+    from losspattern_core.data.datasets import available_datasets
 
     for name, desc in available_datasets().items():
         print(f"{name:14s} {desc}")
     return 0
 
-
-def _render(args) -> int:
-    # The renderer lives with the views (vispy, EGL); it imports no Qt, and the core stays
-    # free of GUI libraries until this command asks for it.
-    from app.offscreen import render_bundle
-
-    png = render_bundle(args.bundle, args.out, view=args.view, size=tuple(args.size),
-                        source=args.source)
-    print(f"wrote {png}")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,25 +277,36 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", help="write the final surface to this .npy")
     m.set_defaults(func=_measure)
 
-    r = sub.add_parser("render", help="render a bundle to PNG without a window (EGL)")
-    r.add_argument("bundle")
-    r.add_argument("--out", required=True, help="PNG path")
-    r.add_argument("--view", default="3d", choices=("3d", "heatmaps"))
-    r.add_argument("--size", type=int, nargs=2, default=(1200, 900), metavar=("W", "H"))
-    r.add_argument("--source", default="train", choices=("target", "train", "test"))
-    r.set_defaults(func=_render)
-
     sub.add_parser("patterns", help="list built-in patterns").set_defaults(func=_patterns)
     sub.add_parser("datasets", help="list datasets").set_defaults(func=_datasets)
-    from . import bench  # light: torch is imported when the benchmark runs
-    bench.add_arguments(sub.add_parser("bench", help="time the exact surface evaluator against "
-                                       "per-point baselines")).set_defaults(func=bench.main)
+    add_plugin_commands(sub)
     return p
+
+
+def add_plugin_commands(sub) -> None:
+    """Commands other installed packages register (entry-point group ``losspattern.commands``:
+    a callable that adds its sub-parser). The app registers ``render`` this way, so the core
+    never imports the app, and ``losspattern render`` works wherever the app is installed."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # a plugin whose own dependencies are missing
+            sub.add_parser(ep.name, help=f"unavailable here: {exc}").set_defaults(
+                func=lambda _args, exc=exc, name=ep.name: _unavailable(name, exc))
+            continue
+        register(sub)
+
+
+def _unavailable(name: str, exc: Exception) -> int:
+    print(f"error: the '{name}' command cannot run here: {exc}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .runtime import configure_threads
+    from losspattern_core.runtime import configure_threads
 
     configure_threads(args.threads)
     try:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .datasets import Dataset, load_dataset
-from .errors import ConfigError
-from .losses import LOSSES, floor
-from .networks import NetworkSpec
-from .patterns import LossRange, Pattern, check_loss_range, default_loss_range, load_pattern
+from losspattern_core.data.datasets import Dataset, load_dataset
+from losspattern_core.errors import ConfigError
+from losspattern_core.losses import LOSSES, floor
+from losspattern_core.networks import NetworkSpec
+from losspattern_core.data.patterns import LossRange, Pattern, check_loss_range, default_loss_range, load_pattern
 
 DEVICES = ("cpu", "cuda", "mps")
 

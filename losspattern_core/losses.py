@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .errors import ConfigError
+from losspattern_core.errors import ConfigError
 
 LOSSES = ("cross_entropy", "mse")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .errors import BundleError, ConfigError
+from losspattern_core.errors import BundleError, ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "sin")
 

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
-from losspattern_core.datasets import Dataset, available_datasets, load_dataset
+from losspattern_core.data.datasets import Dataset, available_datasets, load_dataset
 from losspattern_core.errors import LossPatternError
 
 CHOICES = ("digits", "fashion-mnist", "synthetic", "synthetic:marginal=skewed")

@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QWidget
 
 from losspattern_core.errors import ConfigError
-from losspattern_core.patterns import check_loss_range, default_loss_range
+from losspattern_core.data.patterns import check_loss_range, default_loss_range
 
 INVALID_STYLE = "QDoubleSpinBox { background: #ffd6d6; }"
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from losspattern_core.errors import LossPatternError
-from losspattern_core.patterns import FUNCTIONS, Pattern, builtin_images, load_pattern
+from losspattern_core.data.patterns import PATTERN_FUNCTIONS as FUNCTIONS, Pattern, builtin_images, load_pattern
 
 from .. import messages
 from ..views.images import pixmap

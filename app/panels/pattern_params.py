@@ -1,6 +1,6 @@
 """Parameters of the analytic patterns, as the GUI offers them (name, default, low, high, decimals).
 
-Defaults and bounds mirror ``losspattern_core.patterns``; the core still validates every value.
+Defaults and bounds mirror ``losspattern_core.data.patterns``; the core still validates every value.
 """
 
 PARAMS = {

@@ -1,4 +1,4 @@
-"""Target / train / test / error heatmaps as a vispy scene (no Qt: used by ``app.offscreen``).
+"""Target / train / test / error heatmaps as a vispy scene (no Qt: used by ``app.render``).
 
 The Qt window draws its heatmaps with pyqtgraph; this is the windowless counterpart with the
 same panels, titles and shared colour scale.

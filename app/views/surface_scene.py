@@ -1,4 +1,4 @@
-"""A 3-D loss surface as a plain vispy canvas wrapper (no Qt: also used by ``app.offscreen``).
+"""A 3-D loss surface as a plain vispy canvas wrapper (no Qt: also used by ``app.render``).
 
 The wrapper owns a SceneCanvas with a SurfacePlot, a TurntableCamera and a marker at the
 pattern's minimum; ``update_data`` takes a (G, G) array (axis 0 = alpha_1 = x, axis 1 =

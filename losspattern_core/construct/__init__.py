@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Callable, Generator
 
-from ..config import Resolved
-from .common import Construction, Frame
+from losspattern_core.config import Resolved
+from losspattern_core.frames import Frame, drive
+
+from .common import Construction
 
 
 def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:
@@ -20,17 +22,6 @@ def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:
         from .theorem2 import construct as run
     return run(resolved)
 
-
-def drive(gen: Generator[Frame, None, Construction],
-          on_frame: Callable[[Frame], None] | None = None) -> Construction:
-    """Run a construction generator to the end, passing frames on; returns its result."""
-    while True:
-        try:
-            frame = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_frame is not None:
-            on_frame(frame)
 
 
 __all__ = ["Construction", "Frame", "construct", "drive"]

@@ -11,24 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import Resolved
-from ..errors import ConstructionError
-from ..losses import sigma
-from ..patterns import grid_points
-from ..surface import Direction, grid_array, surface
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One progress report. ``surface`` is a measured train surface (numpy copy) or None."""
-
-    step: int
-    total: int
-    reg_loss: float
-    elapsed: float
-    phase: str = "regression"
-    surface: np.ndarray | None = None
-    message: str = ""
+from losspattern_core.config import Resolved
+from losspattern_core.errors import ConstructionError
+from losspattern_core.frames import Frame
+from losspattern_core.losses import sigma
+from losspattern_core.data.patterns import grid_points
+from losspattern_core.surface import Direction, grid_array, surface
 
 
 @dataclass

@@ -13,9 +13,9 @@ from typing import Generator
 import torch
 import torch.nn.functional as F
 
-from ..config import Resolved
-from ..networks import build_mlp
-from ..surface import Direction
+from losspattern_core.config import Resolved
+from losspattern_core.networks import build_mlp
+from losspattern_core.surface import Direction
 from .common import (Construction, Frame, measured_train_surface, regression, sample_targets,
                      sigma_fit_loss, target_grid)
 

@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import baseline
-from ..config import Resolved
-from ..errors import ConfigError
-from ..networks import build_mlp
-from ..patterns import LossRange
-from ..surface import Direction, grid_array, outputs_at, range_points
+import losspattern_core.training as baseline
+from losspattern_core.config import Resolved
+from losspattern_core.errors import ConfigError
+from losspattern_core.networks import build_mlp
+from losspattern_core.data.patterns import LossRange
+from losspattern_core.surface import Direction, grid_array, outputs_at, range_points
 from .common import Construction, Frame, regression, target_grid
 
 X_SHARE = 0.25            # share of the hidden units of layers 2..depth given to the x block

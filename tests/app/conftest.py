@@ -13,7 +13,7 @@ TINY = dict(steps=60, grid=16, width=32, snapshot_every=20)
 @pytest.fixture(autouse=True)
 def short_ordinary_training(monkeypatch):
     """The ordinary-training comparison (ease) runs in every GUI run: keep it short here."""
-    from losspattern_core import baseline
+    from losspattern_core import training as baseline
 
     monkeypatch.setattr(baseline, "STEPS", 100)
 

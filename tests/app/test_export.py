@@ -10,7 +10,7 @@ from PIL import Image
 
 from app.actions import VIEW_3D, VIEW_HEATMAPS, VIEW_RUN, export_view_png
 from app.exporting import ExportError, export_bundle, export_surfaces
-from losspattern_core.bundle import load_bundle
+from losspattern_core.io.bundle import load_bundle
 
 from .conftest import run_to_end
 

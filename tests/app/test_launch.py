@@ -31,7 +31,7 @@ def test_bad_pattern_exits_nonzero(tmp_path):
 
 def test_core_and_offscreen_import_no_qt():
     code = ("import sys, losspattern_core.config, losspattern_core.construct, "
-            "losspattern_core.metrics, app.offscreen, app.views.surface_scene, "
+            "losspattern_core.measure.metrics, app.render, app.views.surface_scene, "
             "app.views.heatmap_scene\n"
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]\n"
             "assert not bad, bad")

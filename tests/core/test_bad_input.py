@@ -8,10 +8,10 @@ import pytest
 
 from losspattern_core.cli import main
 from losspattern_core.config import ConstructionConfig, validate
-from losspattern_core.datasets import load_dataset
+from losspattern_core.data.datasets import load_dataset
 from losspattern_core.errors import (ConfigError, ConstructionError, DatasetError,
                                      PatternError)
-from losspattern_core.patterns import load_pattern
+from losspattern_core.data.patterns import load_pattern
 
 
 def test_missing_zero_byte_corrupt_and_non_image_files(tmp_path):

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from losspattern_core.bundle import load_bundle, save_bundle
+from losspattern_core.io.bundle import load_bundle, save_bundle
 from losspattern_core.cli import main
 from losspattern_core.errors import BundleError, LossPatternError
-from losspattern_core.verify import remeasure
+from losspattern_core.measure.verify import remeasure
 
 
 def test_round_trip_remeasures_identically(tiny_t1, tmp_path):

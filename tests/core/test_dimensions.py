@@ -7,9 +7,9 @@ from PIL import Image
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct, drive
 from losspattern_core.errors import PatternError
-from losspattern_core.figure import any_figure
-from losspattern_core.metrics import construction_metrics, measure_surfaces
-from losspattern_core.patterns import default_grid, load_pattern
+from losspattern_core.io.figure import any_figure
+from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
+from losspattern_core.data.patterns import default_grid, load_pattern
 
 
 def _run(tmp_path, activation="tanh", batch=512, **kw):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from losspattern_core.networks import NetworkSpec, build_mlp
-from losspattern_core.progressive import level_indices, progressive_surface
+from losspattern_core.measure.progressive import level_indices, progressive_surface
 from losspattern_core.surface import Direction, random_direction, surface
 
 
@@ -94,7 +94,7 @@ def test_separable_theorem2_network_frames_match_the_naive_loop():
 
 
 def test_measurement_coarse_to_fine_equals_the_direct_one(tiny_t1):
-    from losspattern_core.metrics import measure_surfaces, measure_surfaces_progressive
+    from losspattern_core.measure.metrics import measure_surfaces, measure_surfaces_progressive
 
     con = tiny_t1[0]
     direct = measure_surfaces(con)

@@ -59,7 +59,7 @@ def test_exact_surface_equals_naive_loop(tiny_t1):
 
 
 def test_transfer_gap_is_predicted_by_label_marginals(tiny_t1):
-    from losspattern_core.metrics import transfer_prediction
+    from losspattern_core.measure.metrics import transfer_prediction
 
     con, m, metrics, _ = tiny_t1
     ds = con.resolved.dataset

@@ -7,12 +7,12 @@ import torch
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct, drive
 from losspattern_core.errors import ConfigError
-from losspattern_core.metrics import construction_metrics, measure_surfaces
+from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 
 
 @pytest.fixture(scope="module")
 def tiny_t2(monkeypatch_module):
-    import losspattern_core.baseline as baseline
+    import losspattern_core.training as baseline
     import losspattern_core.construct.theorem2 as t2
 
     monkeypatch_module.setattr(baseline, "STEPS", 300)
@@ -89,8 +89,8 @@ def test_rgb_is_refused_with_a_clear_message():
 
 
 def test_transfer_of_a_theorem2_bundle_measures_but_predicts_nothing(tiny_t2, tmp_path):
-    from losspattern_core.bundle import save_bundle
-    from losspattern_core.transfer import transfer, transfer_lines
+    from losspattern_core.io.bundle import save_bundle
+    from losspattern_core.measure.transfer import transfer, transfer_lines
 
     con, m, metrics, _ = tiny_t2
     save_bundle(tmp_path / "b", con, m, metrics)

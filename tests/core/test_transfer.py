@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from losspattern_core.bundle import save_bundle
+from losspattern_core.io.bundle import save_bundle
 from losspattern_core.cli import main
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.construct import construct, drive
 from losspattern_core.errors import BundleError
-from losspattern_core.metrics import construction_metrics, measure_surfaces
-from losspattern_core.transfer import transfer
+from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
+from losspattern_core.measure.transfer import transfer
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_cli_draws_the_transfer_figure(t1_bundle, tmp_path, capsys):
 
 
 def test_cli_measure_streams_levels_and_ends_at_the_stored_surface(t1_bundle, tmp_path, capsys):
-    from losspattern_core.bundle import load_bundle
+    from losspattern_core.io.bundle import load_bundle
 
     out = tmp_path / "train.npy"
     assert main(["measure", str(t1_bundle), "--grid", "8", "--out", str(out)]) == 0

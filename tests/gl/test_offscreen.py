@@ -1,4 +1,4 @@
-"""app.offscreen renders a bundle with EGL, without Qt and without an X server."""
+"""app.render renders a bundle with EGL, without Qt and without an X server."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from losspattern_core.bundle import save_bundle
+    from losspattern_core.io.bundle import save_bundle
     from losspattern_core.config import ConstructionConfig, validate
     from losspattern_core.construct import construct, drive
-    from losspattern_core.metrics import construction_metrics, measure_surfaces
+    from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 
     r = validate(ConstructionConfig(steps=60, grid=16, width=32, snapshot_every=0))
     con = drive(construct(r))
@@ -31,7 +31,7 @@ def bundle(tmp_path_factory):
 def test_render_bundle_in_a_qt_free_process(bundle, tmp_path):
     code = (
         "import sys\n"
-        "from app.offscreen import render_bundle\n"
+        "from app.render import render_bundle\n"
         f"render_bundle({str(bundle)!r}, {str(tmp_path / '3d.png')!r}, '3d', (400, 300))\n"
         f"render_bundle({str(bundle)!r}, {str(tmp_path / 'hm.png')!r}, 'heatmaps', (500, 450))\n"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]\n"

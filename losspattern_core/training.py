@@ -1,4 +1,4 @@
-"""Ordinary training of the same MLP: the yardstick for Theorem 2 and for "ease" (Observation 2).
+"""Ordinary supervised training: Theorem 2's classifier phase and the yardstick for "ease".
 
 ``train_ordinary`` trains every parameter of a freshly built network of the run's architecture
 (every first-layer unit sees x) with Adam and minibatch cross-entropy on the training split,
@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .construct.common import Frame
-from .datasets import Dataset
-from .errors import ConstructionError
-from .networks import NetworkSpec, build_mlp
+from losspattern_core.data.datasets import Dataset
+from losspattern_core.errors import ConstructionError
+from losspattern_core.frames import Frame
+from losspattern_core.networks import NetworkSpec, build_mlp
 
 STEPS = 1500          # ordinary-training steps (Adam, one-cycle schedule)
 LR = 1e-3             # 3e-3 left sine nets on Fashion-MNIST at chance (loss 2.303); 1e-3: 90%
@@ -162,37 +162,3 @@ def train_ordinary(dataset: Dataset, network: NetworkSpec, *, steps: int | None 
     return BaselineResult(train_loss, train_acc, test_loss, test_acc, steps, fit["wall_s"],
                           fit["steps_to_converge"], fit["time_to_converge_s"], lr, batch,
                           fit["history"], model)
-
-
-def run_baseline(resolved, **kw) -> BaselineResult:
-    """Train the baseline for a resolved config to the end (no frames)."""
-    from .construct import drive
-
-    cfg = resolved.config
-    return drive(train_ordinary(resolved.dataset, resolved.network, seed=cfg.seed,
-                                device=cfg.device, **kw))
-
-
-def ease_comparison(resolved, con) -> Generator[Frame, None, dict]:
-    """Observation 2 for a finished Theorem 1 construction: train the same architecture normally
-    on the same split (frames, phase "baseline") and return the metrics entries
-    ``{"baseline": ..., "ease": ...}`` that put the two side by side."""
-    cfg = resolved.config
-    base = yield from train_ordinary(resolved.dataset, resolved.network, seed=cfg.seed,
-                                     device=cfg.device)
-    return {"baseline": base.to_json(),
-            "ease": {"construction_s": con.timings["regression_s"],
-                     "construction_steps": con.timings["steps"],
-                     "ordinary_training_s": base.wall_s, "ordinary_training_steps": base.steps,
-                     "ordinary_steps_to_converge": base.steps_to_converge}}
-
-
-def ease_lines(construction_s: float, construction_steps: int, base: dict) -> list[str]:
-    """Observation 2, in words: the construction's cost beside ordinary training's."""
-    within = base.get("converged_within", CONVERGED_WITHIN)
-    conv = (f"converged in {base['steps_to_converge']} steps / {base['time_to_converge_s']:.1f} s: "
-            f"train accuracy within {within:.0%} of its best")
-    return [f"ease: construction {construction_steps} steps in {construction_s:.1f} s; ordinary "
-            f"training of the same network {base['steps']} steps in {base['wall_s']:.1f} s "
-            f"({conv}; train loss {base['train_loss']:.4f}, train accuracy "
-            f"{base['train_accuracy']:.4f}, test accuracy {base['test_accuracy']:.4f})"]

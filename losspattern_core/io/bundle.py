@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import BundleError, LossPatternError
-from .networks import build
-from .surface import Direction
+from losspattern_core.errors import BundleError, LossPatternError
+from losspattern_core.networks import build
+from losspattern_core.surface import Direction
 
 FORMAT = "losspattern.construction"
 VERSION = 1

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import DatasetError
+from losspattern_core.errors import DatasetError
 
 FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 SPLIT_SEED = 20191216  # fixed: a dataset's split never changes between runs

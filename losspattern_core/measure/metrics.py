@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .losses import per_class_loss, sigma
-from .surface import grid_array, outputs_at, range_points
+from losspattern_core.losses import per_class_loss, sigma
+from losspattern_core.surface import grid_array, outputs_at, range_points
 
 
 def fidelity(measured: np.ndarray, target: np.ndarray, span: float) -> dict:
@@ -42,7 +42,7 @@ class Measurement:
 
 def measure_surfaces(con, splits=("train", "test"), dataset=None) -> Measurement:
     """Every split's exact surface on the construction's grid, in one pass per split."""
-    from .construct import drive
+    from losspattern_core.frames import drive
 
     # start at the full grid: ``measure_surfaces_progressive`` then measures a single level
     return drive(measure_surfaces_progressive(con, splits, dataset, start=con.config.grid))
@@ -51,7 +51,7 @@ def measure_surfaces(con, splits=("train", "test"), dataset=None) -> Measurement
 def measure_surfaces_progressive(con, splits=("train", "test"), dataset=None, start: int = 8):
     """``measure_surfaces`` coarse to fine: yields ``(split, size, surface at size^z)`` as each
     level is measured (exact values), returns the same ``Measurement``. A GUI shows the levels."""
-    from .progressive import progressive_surface
+    from losspattern_core.measure.progressive import progressive_surface
 
     ds = dataset or con.resolved.dataset
     cfg = con.config

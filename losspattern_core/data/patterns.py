@@ -28,9 +28,9 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConfigError, PatternError
+from losspattern_assets import pattern_images
+from losspattern_core.errors import ConfigError, PatternError
 
-ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "patterns"
 MAX_IMAGE_PIXELS = 64_000_000  # refuse before decoding anything larger
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_ARRAY_VALUES = 64_000_000  # .npy/.csv patterns and image stacks
@@ -179,7 +179,7 @@ def _bowl(z: int, opts: dict):
             f"a quadratic bowl with its minimum at alpha = {cx:g}")
 
 
-FUNCTIONS: dict[str, Callable] = {
+PATTERN_FUNCTIONS: dict[str, Callable] = {
     "bumps": _bumps, "rings": _rings, "checkerboard": _checkerboard, "sinc": _sinc,
     "waves": _waves, "bowl": _bowl,
 }
@@ -405,12 +405,13 @@ def _frames(path: Path, rgb: bool, smooth: float) -> list[np.ndarray]:
 
 
 def builtin_images() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(ASSET_DIR.glob("*.png"))}
+    """Built-in pattern images by name (shipped in the ``losspattern_assets`` package)."""
+    return pattern_images()
 
 
 def available_patterns() -> dict[str, str]:
     out = {name: f"built-in image {path.name}" for name, path in builtin_images().items()}
-    for name, make in FUNCTIONS.items():
+    for name, make in PATTERN_FUNCTIONS.items():
         out[name] = "function: " + make(2, {})[1]
     return out
 
@@ -429,8 +430,8 @@ def parse_options(spec: str) -> tuple[str, dict]:
 def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool = False) -> Pattern:
     """Resolve a pattern spec: a function name, a built-in image name or an image path."""
     name, opts = parse_options(spec)
-    if name in FUNCTIONS:
-        fn, desc = FUNCTIONS[name](z, opts)
+    if name in PATTERN_FUNCTIONS:
+        fn, desc = PATTERN_FUNCTIONS[name](z, opts)
         if opts:
             raise PatternError(f"pattern {name}: unknown option(s) {sorted(opts)}")
         if rgb:

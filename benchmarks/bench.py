@@ -166,7 +166,7 @@ def our_flops(prep, n_points: int) -> dict:
 # --- models ---------------------------------------------------------------------------------
 
 def train_mlp(torch, X, y, classes, steps, seed=0, activation="relu", width=128, depth=3):
-    from .networks import NetworkSpec, build_mlp
+    from losspattern_core.networks import NetworkSpec, build_mlp
 
     model = build_mlp(NetworkSpec(X.shape[1], classes, depth, width, activation), seed=seed)
     Xt = torch.as_tensor(X, dtype=torch.float32)
@@ -193,8 +193,8 @@ def theorem2_network(torch, X, y, classes, steps, seed=0):
     trained by minibatch cross-entropy (the construction's classifier phase)."""
     from types import SimpleNamespace
 
-    from .construct import theorem2 as T2
-    from .networks import NetworkSpec
+    from losspattern_core.construct import theorem2 as T2
+    from losspattern_core.networks import NetworkSpec
 
     spec = NetworkSpec(X.shape[1], classes, 3, 128, "relu")
     x_units = max(classes, round(128 * T2.X_SHARE))
@@ -222,8 +222,8 @@ def theorem2_network(torch, X, y, classes, steps, seed=0):
 
 
 def build_case(torch, case, X, y, classes, trained):
-    from .networks import NetworkSpec, build_mlp
-    from .surface import Direction, random_direction
+    from losspattern_core.networks import NetworkSpec, build_mlp
+    from losspattern_core.surface import Direction, random_direction
 
     if case == "theorem1":
         model = build_mlp(NetworkSpec(X.shape[1], classes, 3, 128, "sin"), seed=0)
@@ -259,7 +259,7 @@ def time_naive(model, dirs, X, y, alphas, classes, budget_s):
     """Naive loop on a fixed subset of points, as many as fit in budget_s (at least 2)."""
     import numpy as np
 
-    from .surface import naive_surface
+    from losspattern_core.surface import naive_surface
 
     order = np.random.default_rng(0).permutation(len(alphas))
     t0 = time.perf_counter()
@@ -288,7 +288,7 @@ def time_loss_landscapes(torch, model, dirs, X, y, lo, hi, budget_s, per_point_g
     import numpy as np
     from loss_landscapes.metrics import Loss
 
-    from .surface import params_at
+    from losspattern_core.surface import params_at
 
     metric = Loss(torch.nn.CrossEntropyLoss(), torch.as_tensor(X, dtype=torch.float32),
                   torch.as_tensor(y, dtype=torch.long))
@@ -336,8 +336,8 @@ def run(args) -> dict:
     import numpy as np
     import torch
 
-    from . import surface as S
-    from .datasets import load_dataset
+    import losspattern_core.surface as S
+    from losspattern_core.data.datasets import load_dataset
 
     torch.set_num_threads(args.threads)
     quick = args.quick
@@ -478,7 +478,7 @@ def big_theorem1(torch, S, grid, device) -> dict:
     """Full Fashion-MNIST train AND test surfaces of a Theorem 1 network, grid x grid each."""
     import numpy as np
 
-    from .datasets import load_dataset
+    from losspattern_core.data.datasets import load_dataset
 
     t_load = time.perf_counter()
     ds = load_dataset("fashion-mnist")

@@ -46,10 +46,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError
-from .losses import per_class_loss
-from .networks import Sine
-from .patterns import grid_points
+from losspattern_core.errors import ConfigError
+from losspattern_core.losses import per_class_loss
+from losspattern_core.networks import Sine
+from losspattern_core.data.patterns import grid_points
 
 # floats per tile of (points x rows x width). 4 MB keeps a tile's activations in L2/L3 and
 # the per-tile Python overhead small on CPU; on a GPU larger tiles are better (see _default_budget).

@@ -95,3 +95,21 @@ def render_bundle(bundle_dir: str | os.PathLike, out_png: str | os.PathLike, vie
     finally:
         tmp.unlink(missing_ok=True)
     return out_png
+
+
+def register(sub) -> None:
+    """Add ``losspattern render`` to the core's command line (entry point, see pyproject)."""
+    r = sub.add_parser("render", help="render a bundle to PNG without a window (EGL)")
+    r.add_argument("bundle")
+    r.add_argument("--out", required=True, help="PNG path")
+    r.add_argument("--view", default="3d", choices=VIEWS)
+    r.add_argument("--size", type=int, nargs=2, default=(1200, 900), metavar=("W", "H"))
+    r.add_argument("--source", default="train", choices=("target", "train", "test"))
+    r.set_defaults(func=_render_command)
+
+
+def _render_command(args) -> int:
+    png = render_bundle(args.bundle, args.out, view=args.view, size=tuple(args.size),
+                        source=args.source)
+    print(f"wrote {png}")
+    return 0

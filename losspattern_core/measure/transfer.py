@@ -17,12 +17,12 @@ import os
 
 import numpy as np
 
-from .bundle import Bundle, load_bundle
-from .datasets import Dataset, load_dataset
-from .errors import BundleError
-from .metrics import fidelity_per_head, transfer_prediction
-from .surface import evaluate_points, grid_array, range_points
-from .verify import bundle_split
+from losspattern_core.io.bundle import Bundle, load_bundle
+from losspattern_core.data.datasets import Dataset, load_dataset
+from losspattern_core.errors import BundleError
+from losspattern_core.measure.metrics import fidelity_per_head, transfer_prediction
+from losspattern_core.surface import evaluate_points, grid_array, range_points
+from losspattern_core.measure.verify import bundle_split
 
 
 def check_compatible(bundle: Bundle, ds: Dataset) -> None:

@@ -18,8 +18,8 @@ from collections.abc import Generator
 
 import numpy as np
 
-from .errors import ConfigError
-from .surface import evaluate_points, prepare, range_points
+from losspattern_core.errors import ConfigError
+from losspattern_core.surface import evaluate_points, prepare, range_points
 
 
 def level_indices(grid: int, start: int = 8) -> list[np.ndarray]:

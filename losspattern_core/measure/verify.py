@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bundle import Bundle
-from .datasets import Dataset, load_dataset
-from .errors import BundleError
-from .metrics import fidelity_per_head
-from .surface import evaluate_points, grid_array, naive_surface, range_points
+from losspattern_core.io.bundle import Bundle
+from losspattern_core.data.datasets import Dataset, load_dataset
+from losspattern_core.errors import BundleError
+from losspattern_core.measure.metrics import fidelity_per_head
+from losspattern_core.surface import evaluate_points, grid_array, naive_surface, range_points
 
 
 def bundle_split(bundle: Bundle, dataset: Dataset, split: str):
