@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from losspattern_core.io.bundle import save_bundle
 from losspattern_core.errors import LossPatternError
-from losspattern_core.data.patterns import grid_points
+from losspattern_core.grid import grid_points
 
 
 class ExportError(Exception):

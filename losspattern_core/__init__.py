@@ -46,8 +46,7 @@ _NAMES: dict[str, str] = {
     "transfer": "measure.transfer", "transfer_lines": "measure.transfer",
     # evaluate
     "evaluate_points": "surface", "surface": "surface", "naive_surface": "surface",
-    "Direction": "surface", "random_direction": "surface", "range_points": "surface",
-    "grid_array": "surface",
+    "Direction": "surface", "random_direction": "surface",
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
     "verify": "measure.verify", "any_figure": "io.figure",
@@ -58,7 +57,10 @@ _NAMES: dict[str, str] = {
     "available_patterns": "data.patterns", "builtin_images": "data.patterns",
     "PATTERN_FUNCTIONS": "data.patterns", "LossRange": "data.patterns",
     "check_loss_range": "data.patterns", "default_loss_range": "data.patterns",
-    "grid_points": "data.patterns", "default_grid": "data.patterns",
+    "default_grid": "data.patterns",
+    # the grid
+    "grid_points": "grid", "range_points": "grid", "grid_array": "grid",
+    "level_indices": "grid", "subgrid_indices": "grid",
     "ACTIVATIONS": "networks", "floor": "losses",
     # errors
     "LossPatternError": "errors", "ConfigError": "errors", "DatasetError": "errors",

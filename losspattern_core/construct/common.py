@@ -15,7 +15,7 @@ from losspattern_core.config import Resolved
 from losspattern_core.errors import ConstructionError
 from losspattern_core.frames import Frame
 from losspattern_core.losses import sigma
-from losspattern_core.data.patterns import grid_points
+from losspattern_core.grid import grid_points
 from losspattern_core.surface import Direction, grid_array, surface
 
 
@@ -39,6 +39,12 @@ class Construction:
     @property
     def heads(self) -> int:
         return self.resolved.heads
+
+
+def first_layer_bias_directions(z: int) -> list[Direction]:
+    """Both theorems' directions: direction i adds alpha_i to the bias of first-layer unit i
+    (axis-aligned, one-hot)."""
+    return [Direction("0.bias", i, 1.0) for i in range(z)]
 
 
 def target_grid(resolved: Resolved) -> np.ndarray:

@@ -15,13 +15,8 @@ import torch.nn.functional as F
 
 from losspattern_core.config import Resolved
 from losspattern_core.networks import build_mlp
-from losspattern_core.surface import Direction
-from .common import (Construction, Frame, measured_train_surface, regression, sample_targets,
+from .common import (Construction, Frame, first_layer_bias_directions, measured_train_surface, regression, sample_targets,
                      sigma_fit_loss, target_grid)
-
-
-def directions_for(z: int) -> list[Direction]:
-    return [Direction("0.bias", i, 1.0) for i in range(z)]
 
 
 def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:
@@ -36,7 +31,7 @@ def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:
         assert float(act0(torch.zeros(1, device=device))) == 0.0
     marginal = torch.as_tensor(resolved.dataset.marginal("train"), dtype=torch.float32,
                                device=device)
-    directions = directions_for(z)
+    directions = first_layer_bias_directions(z)
 
     def loss_fn(rng):
         alpha, targets = sample_targets(resolved, rng, cfg.batch)

@@ -39,11 +39,11 @@ from torch import nn
 
 import losspattern_core.training as baseline
 from losspattern_core.config import Resolved
-from losspattern_core.errors import ConfigError
+from losspattern_core.errors import ConfigError, ConstructionError
 from losspattern_core.networks import build_mlp
 from losspattern_core.data.patterns import LossRange
 from losspattern_core.surface import Direction, grid_array, outputs_at, range_points
-from .common import Construction, Frame, regression, target_grid
+from .common import Construction, Frame, first_layer_bias_directions, regression, target_grid
 
 X_SHARE = 0.25            # share of the hidden units of layers 2..depth given to the x block
 SAMPLES_PER_STEP = 64     # training samples whose mean loss is regressed at each alpha
@@ -52,10 +52,6 @@ CLASSIFIER_STEPS = baseline.STEPS
 CLASSIFIER_LR = baseline.LR
 CLASSIFIER_BATCH = baseline.BATCH
 SNAPSHOT_CHUNK = 2**22    # floats per chunk of (alphas x samples) in snapshots
-
-
-def directions_for(z: int) -> list[Direction]:
-    return [Direction("0.bias", i, 1.0) for i in range(z)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +106,34 @@ class _Paths:
         for i in range(2, b.depth):
             h = A[i](F.linear(h, L[i].weight[: b.alpha, : b.alpha], L[i].bias[: b.alpha]))
         return F.linear(h, L[-1].weight[:, : b.alpha])
+
+
+def build_theorem2_network(resolved: Resolved) -> nn.Sequential:
+    """An untrained network with Theorem 2's structure for ``resolved`` (on its device): the z
+    pattern units read no input, and the alpha and x blocks meet only at the output layer."""
+    return build_network(resolved, blocks_for(resolved))
+
+
+def zero_blocks(model: nn.Sequential, b: Blocks) -> list[tuple[str, torch.Tensor]]:
+    """The weight blocks the structure requires to be exactly zero, as named views."""
+    lins = [m for m in model if isinstance(m, nn.Linear)]
+    out = [("layer 1 weights of the pattern units", lins[0].weight[: b.z]),
+           ("layer 2: alpha block <- x units", lins[1].weight[: b.alpha, b.z:]),
+           ("layer 2: x block <- pattern units", lins[1].weight[b.alpha:, : b.z])]
+    for i, lin in enumerate(lins[2:-1], start=3):
+        out += [(f"layer {i}: alpha block <- x block", lin.weight[: b.alpha, b.alpha:]),
+                (f"layer {i}: x block <- alpha block", lin.weight[b.alpha:, : b.alpha])]
+    return out
+
+
+def check_zero_blocks(model: nn.Sequential, b: Blocks) -> None:
+    """Raise if training touched a block that must stay exactly zero (logits = c(x) + g(alpha)
+    holds only then; the optimisers never receive those entries, and this proves it)."""
+    for name, block in zero_blocks(model, b):
+        nonzero = int(torch.count_nonzero(block))
+        if nonzero:
+            raise ConstructionError(f"Theorem 2's structure broke: {name} has {nonzero} nonzero "
+                                    "entries after training (they must be exactly 0)")
 
 
 def build_network(resolved: Resolved, b: Blocks) -> nn.Sequential:
@@ -167,7 +191,8 @@ def train_surface_exact(paths: _Paths, logits_c: torch.Tensor, y: torch.Tensor, 
 
 
 def _accuracy_at(model, directions, X, y, alpha) -> tuple[float, float]:
-    out = outputs_at(model, directions, X, alpha).double()
+    """Loss and accuracy at ``alpha`` over every sample, on the model's own device."""
+    out = outputs_at(model, directions, X, alpha).double().cpu()
     yt = torch.as_tensor(np.asarray(y))
     return float(F.cross_entropy(out, yt)), float((out.argmax(1) == yt).double().mean())
 
@@ -195,7 +220,7 @@ def construct(resolved: Resolved, run_baseline: bool = True,
     model = build_network(resolved, b)
     paths = _Paths(model, b)
     lins = paths.lins
-    directions = directions_for(z)
+    directions = first_layer_bias_directions(z)
 
     # 1. fit the data: the x block (and the output bias) by ordinary cross-entropy
     cls_params = [lins[0].weight, lins[0].bias, *(p for lin in lins[1:] for p in
@@ -233,17 +258,13 @@ def construct(resolved: Resolved, run_baseline: bool = True,
     snap = lambda: train_surface_exact(paths, logits_c, y, cfg.grid, z)  # noqa: E731
     timings = yield from regression(shifted, pat_params, loss_fn, snap)
     model.eval()
-    with torch.no_grad():  # the structure the theorem states, exactly
-        lins[0].weight[:z].zero_()
-        lins[0].bias[:z].zero_()
+    check_zero_blocks(model, b)
+    if bool(lins[0].bias[:z].any()):
+        raise ConstructionError("Theorem 2's pattern-unit biases moved during training")
 
     # at alpha*: the fit to the data, on both splits, measured on every sample
-    cpu_model = model.cpu()
-    Xtr, ytr = ds.split("train")
-    Xte, yte = ds.split("test")
-    tr_loss, tr_acc = _accuracy_at(cpu_model, directions, Xtr, ytr, alpha_star)
-    te_loss, te_acc = _accuracy_at(cpu_model, directions, Xte, yte, alpha_star)
-    model.to(device)
+    tr_loss, tr_acc = _accuracy_at(model, directions, *ds.split("train"), alpha_star)
+    te_loss, te_acc = _accuracy_at(model, directions, *ds.split("test"), alpha_star)
     timings.update({"classifier_s": fit["wall_s"], "classifier_steps": fit["steps"],
                     "construction_s": fit["wall_s"] + timings["regression_s"],
                     "construction_steps": fit["steps"] + timings["steps"]})

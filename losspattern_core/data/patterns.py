@@ -30,6 +30,7 @@ import numpy as np
 
 from losspattern_assets import pattern_images
 from losspattern_core.errors import ConfigError, PatternError
+from losspattern_core.grid import grid_points
 
 MAX_IMAGE_PIXELS = 64_000_000  # refuse before decoding anything larger
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -66,16 +67,6 @@ class Pattern:
         if self.channels == 1:
             return vals.reshape((size,) * self.z)
         return np.moveaxis(vals.reshape((size,) * self.z + (self.channels,)), -1, 0)
-
-
-def grid_axis(size: int) -> np.ndarray:
-    return np.linspace(0.0, 1.0, size)
-
-
-def grid_points(size: int, z: int) -> np.ndarray:
-    """All points of the G^z grid, (G**z, z), in C order (last direction fastest)."""
-    axes = np.meshgrid(*([grid_axis(size)] * z), indexing="ij")
-    return np.stack([a.ravel() for a in axes], axis=1)
 
 
 @dataclass(frozen=True)

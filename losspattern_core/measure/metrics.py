@@ -97,7 +97,7 @@ def pattern_point_checks(con, n_points: int = 16) -> dict:
     yt = torch.as_tensor(y)
     var, gap, accs, losses = [], [], [], []
     for i in idx:
-        out = outputs_at(con.model.cpu(), con.directions, X, alphas[i]).double()
+        out = outputs_at(con.model, con.directions, X, alphas[i]).double().cpu()
         out = out.reshape(len(y), con.heads, ds.classes)
         var.append(float(out.var(0, unbiased=False).max()))
         measured = per_class_loss(out, cfg.loss).gather(
@@ -106,7 +106,6 @@ def pattern_point_checks(con, n_points: int = 16) -> dict:
         gap.append(float((measured - from_counts).abs().max()))
         accs.append(float((out.argmax(-1) == yt.view(-1, 1)).double().mean()))
         losses.append(float(measured.min()))
-    con.model.to(cfg.device)
     argmin_pos = int(np.flatnonzero(idx == tgt.argmin())[0])
     return {
         "points_checked": int(len(idx)),
@@ -120,7 +119,11 @@ def pattern_point_checks(con, n_points: int = 16) -> dict:
     }
 
 
-def construction_metrics(con, m: Measurement, checks: bool = True) -> dict:
+def construction_metrics(con, m: Measurement, checks: bool | None = None) -> dict:
+    """Fidelity per split, the transfer gap and, for Theorem 1 (``checks`` None: by theorem),
+    its structural checks at pattern points (they state Theorem 1's claims, not Theorem 2's)."""
+    if checks is None:
+        checks = con.config.theorem == 1
     span = con.resolved.loss_range.span
     ds = con.resolved.dataset
     out: dict = {"loss_range": [con.resolved.loss_range.low, con.resolved.loss_range.high],

@@ -19,31 +19,9 @@ from collections.abc import Generator
 import numpy as np
 
 from losspattern_core.errors import ConfigError
-from losspattern_core.surface import evaluate_points, prepare, range_points
-
-
-def level_indices(grid: int, start: int = 8) -> list[np.ndarray]:
-    """Nested index sets along one axis, coarse to fine; the last is ``arange(grid)``.
-
-    The first has at least ``min(start, grid)`` entries (fewer levels when start >= grid).
-    """
-    if grid < 1:
-        raise ConfigError(f"grid {grid} must be >= 1")
-    levels = []
-    k = max(0, int(np.ceil(np.log2(max(grid - 1, 1)))))
-    while k >= 0:
-        idx = np.union1d(np.arange(0, grid, 2**k), [grid - 1])
-        if len(idx) >= min(start, grid) or k == 0:
-            if not levels or len(idx) > len(levels[-1]):
-                levels.append(idx)
-        k -= 1
-    return levels
-
-
-def _flat(idx: np.ndarray, grid: int, z: int) -> np.ndarray:
-    """Flat C-order positions of the sub-grid idx^z inside the grid^z grid."""
-    mesh = np.meshgrid(*([idx] * z), indexing="ij")
-    return np.ravel_multi_index([m.ravel() for m in mesh], (grid,) * z)
+from losspattern_core.grid import flat_positions as _flat
+from losspattern_core.grid import level_indices, range_points
+from losspattern_core.surface import evaluate_points, prepare
 
 
 def progressive_surface(model, directions, X, y, grid: int, alpha_range=None, *, classes: int,

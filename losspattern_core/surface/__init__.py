@@ -49,7 +49,7 @@ from torch import nn
 from losspattern_core.errors import ConfigError
 from losspattern_core.losses import per_class_loss
 from losspattern_core.networks import Sine
-from losspattern_core.data.patterns import grid_points
+from losspattern_core.grid import grid_array, grid_points, range_points
 
 # floats per tile of (points x rows x width). 4 MB keeps a tile's activations in L2/L3 and
 # the per-tile Python overhead small on CPU; on a GPU larger tiles are better (see _default_budget).
@@ -795,22 +795,6 @@ def surface(model, directions, X, y, grid: int, alpha_range=None, **kw) -> np.nd
     return grid_array(total, grid, len(directions))
 
 
-def range_points(grid: int, z: int, alpha_range=None) -> np.ndarray:
-    pts = grid_points(grid, z)
-    if alpha_range is not None:
-        lo = np.array([r[0] for r in alpha_range], dtype=np.float64)
-        hi = np.array([r[1] for r in alpha_range], dtype=np.float64)
-        pts = lo + (hi - lo) * pts
-    return pts
-
-
-def grid_array(total: np.ndarray, grid: int, z: int) -> np.ndarray:
-    """(G**z, heads) -> (G,)*z for one head, else (heads,)+(G,)*z."""
-    heads = total.shape[1]
-    arr = np.moveaxis(total.reshape((grid,) * z + (heads,)), -1, 0)
-    return arr[0] if heads == 1 else arr
-
-
 def params_at(model: nn.Module, directions: list[Direction], alpha) -> dict[str, torch.Tensor]:
     """theta_0 + sum_i alpha_i theta_i as a parameter dict (for torch.func.functional_call)."""
     params = {k: v.detach().clone() for k, v in model.named_parameters()}
@@ -821,8 +805,10 @@ def params_at(model: nn.Module, directions: list[Direction], alpha) -> dict[str,
 
 
 def outputs_at(model: nn.Module, directions: list[Direction], X, alpha) -> torch.Tensor:
-    """The network's outputs on every sample of X at one point (no mutation)."""
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    """The network's outputs on every sample of X at one point, on the model's device (no
+    mutation)."""
+    device = next(model.parameters()).device
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=device)
     with torch.no_grad():
         return torch.func.functional_call(model, params_at(model, directions, alpha), (X,))
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from losspattern_core.networks import NetworkSpec, build_mlp
-from losspattern_core.measure.progressive import level_indices, progressive_surface
+from losspattern_core.grid import level_indices
+from losspattern_core.measure.progressive import progressive_surface
 from losspattern_core.surface import Direction, random_direction, surface
 
 
