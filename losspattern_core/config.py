@@ -13,7 +13,9 @@ from losspattern_core.losses import LOSSES, floor
 from losspattern_core.networks import NetworkSpec
 from losspattern_core.data.patterns import LossRange, Pattern, check_loss_range, default_loss_range, load_pattern
 
-DEVICES = ("cpu", "cuda", "mps")
+# Devices the evaluator and the constructions work on. Apple's MPS is not offered: the exact
+# surfaces accumulate loss sums in float64, which MPS cannot hold.
+DEVICES = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class ConstructionConfig:
     device: str = "cpu"
     snapshot_every: int = 100  # a measured train surface is streamed every this many steps
 
+    @property
+    def heads(self) -> int:
+        """Output heads: three (one per colour channel) with ``rgb``, else one."""
+        return 3 if self.rgb else 1
+
     def replace(self, **kw) -> "ConstructionConfig":
         return dataclasses.replace(self, **kw)
 
@@ -59,16 +66,22 @@ class Resolved:
     def heads(self) -> int:
         return self.network.heads
 
+    def target(self, grid: int | None = None) -> np.ndarray:
+        """The target T in loss units on a ``grid``-point grid (default: the run's grid):
+        (G,)*z, or (heads,)+(G,)*z for colour patterns."""
+        return self.loss_range.apply(self.pattern.grid(grid or self.config.grid))
+
 
 def resolve_device(name: str) -> str:
     import torch
 
+    if name == "mps":
+        raise ConfigError("device mps is not supported: exact surfaces accumulate in float64, "
+                          "which MPS cannot hold; use --device cpu")
     if name not in DEVICES and not name.startswith("cuda:"):
-        raise ConfigError(f"unknown device {name!r}; choose cpu, cuda or mps")
+        raise ConfigError(f"unknown device {name!r}; choose cpu or cuda")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device cuda requested but torch sees no CUDA GPU here; use --device cpu")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("device mps requested but it is not available here; use --device cpu")
     return name
 
 
@@ -78,8 +91,6 @@ def available_devices() -> list[str]:
     out = ["cpu"]
     if torch.cuda.is_available():
         out.append("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        out.append("mps")
     return out
 
 
@@ -109,6 +120,6 @@ def validate(cfg: ConstructionConfig, dataset: Dataset | None = None,
     else:
         rng = check_loss_range(float(cfg.loss_range[0]), float(cfg.loss_range[1]), fl, cfg.loss)
     net = NetworkSpec(in_features=ds.n_features, classes=ds.classes, depth=cfg.depth,
-                      width=cfg.width, activation=cfg.activation, heads=3 if cfg.rgb else 1)
+                      width=cfg.width, activation=cfg.activation, heads=cfg.heads)
     net.validate(cfg.z)
     return Resolved(cfg, ds, pat, rng, fl, net)

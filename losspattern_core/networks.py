@@ -87,12 +87,14 @@ class NetworkSpec:
         return out
 
 
-def build(layers: list[dict]) -> nn.Sequential:
+def build(layers: list[dict], device: str | torch.device | None = None) -> nn.Sequential:
+    """The module tree a layer list describes. With ``device="meta"`` no memory is allocated
+    and no random number is drawn (``build_mlp`` then initialises it from its own generator)."""
     mods: list[nn.Module] = []
     for i, spec in enumerate(layers):
         kind = spec.get("type")
         if kind == "linear":
-            mods.append(nn.Linear(int(spec["in"]), int(spec["out"])))
+            mods.append(nn.Linear(int(spec["in"]), int(spec["out"]), device=device))
         elif kind == "activation":
             mods.append(make_activation(spec))
         else:
@@ -100,20 +102,33 @@ def build(layers: list[dict]) -> nn.Sequential:
     return nn.Sequential(*mods)
 
 
+def _default_init(lin: nn.Linear, gen: torch.Generator) -> None:
+    """``nn.Linear.reset_parameters`` drawn from ``gen`` (same numbers as the global RNG
+    seeded alike would give)."""
+    nn.init.kaiming_uniform_(lin.weight, a=math.sqrt(5), generator=gen)
+    bound = 1 / math.sqrt(lin.in_features) if lin.in_features > 0 else 0.0
+    nn.init.uniform_(lin.bias, -bound, bound, generator=gen)
+
+
 def build_mlp(spec: NetworkSpec, seed: int = 0) -> nn.Sequential:
-    """Build and initialise: default PyTorch init, SIREN init for sine networks."""
-    torch.manual_seed(seed)
-    layers = spec.layers()
-    model = build(layers)
-    if spec.activation == "sin":
-        linears = [m for m in model if isinstance(m, nn.Linear)]
-        with torch.no_grad():
+    """Build and initialise: default PyTorch init, SIREN init for sine networks.
+
+    Every random number comes from a generator local to this call (the global RNG is neither
+    seeded nor drawn from), so a run cancelled on one thread cannot shift the next run's init.
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    model = build(spec.layers(), device="meta").to_empty(device="cpu")
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for lin in linears:
+            _default_init(lin, gen)
+        if spec.activation == "sin":
             # SIREN: the layer feeding sin(w0 x) sees the pattern coordinates (first-layer
             # units in [0, 1)) and gets U(-c, c); later layers U(+-sqrt(6/n)) keep sin(x) unit-scale.
-            linears[1].weight.uniform_(-spec.siren_first, spec.siren_first)
+            linears[1].weight.uniform_(-spec.siren_first, spec.siren_first, generator=gen)
             for lin in linears[2:]:
                 bound = math.sqrt(6 / lin.in_features)
-                lin.weight.uniform_(-bound, bound)
+                lin.weight.uniform_(-bound, bound, generator=gen)
     return model
 
 

@@ -48,7 +48,7 @@ def first_layer_bias_directions(z: int) -> list[Direction]:
 
 
 def target_grid(resolved: Resolved) -> np.ndarray:
-    return resolved.loss_range.apply(resolved.pattern.grid(resolved.config.grid))
+    return resolved.target()
 
 
 def sample_targets(resolved: Resolved, rng: np.random.Generator, n: int):
