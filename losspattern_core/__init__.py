@@ -89,6 +89,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .config import ConstructionConfig, Resolved, available_devices, resolve_device, validate  # noqa: F401
     from .construct import construct  # noqa: F401
     from .construct.common import Construction  # noqa: F401
-    from .errors import (BundleError, ConfigError, ConstructionError, DatasetError,  # noqa: F401
-                         LossPatternError, PatternError)
+    from .errors import (  # noqa: F401
+        BundleError,
+        ConfigError,
+        ConstructionError,
+        DatasetError,
+        LossPatternError,
+        PatternError,
+    )
     from .frames import Frame, drive  # noqa: F401

@@ -75,7 +75,8 @@ class NetworkSpec:
         For ``sin`` the first activation uses w0 = 1 (injective on [0, 1], so the pattern
         coordinates pass through unscrambled) and the next one w0 = ``sine_w0`` (SIREN).
         """
-        widths = [self.in_features, self.first_width or self.width] + [self.width] * (self.depth - 1)
+        first = self.first_width or self.width
+        widths = [self.in_features, first] + [self.width] * (self.depth - 1)
         out: list[dict] = []
         for i in range(self.depth):
             out.append({"type": "linear", "in": widths[i], "out": widths[i + 1]})
@@ -124,7 +125,8 @@ def build_mlp(spec: NetworkSpec, seed: int = 0) -> nn.Sequential:
             _default_init(lin, gen)
         if spec.activation == "sin":
             # SIREN: the layer feeding sin(w0 x) sees the pattern coordinates (first-layer
-            # units in [0, 1)) and gets U(-c, c); later layers U(+-sqrt(6/n)) keep sin(x) unit-scale.
+            # units in [0, 1)) and gets U(-c, c); later layers U(+-sqrt(6/n)) keep sin(x)
+            # unit-scale.
             linears[1].weight.uniform_(-spec.siren_first, spec.siren_first, generator=gen)
             for lin in linears[2:]:
                 bound = math.sqrt(6 / lin.in_features)

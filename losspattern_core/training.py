@@ -1,10 +1,14 @@
 """Ordinary supervised training: Theorem 2's classifier phase and the yardstick for "ease".
 
+``fit_classifier`` is the one training loop (Adam, one-cycle, minibatch cross-entropy). Theorem 2
+uses it for its classifier phase (the x block); the pattern is then shifted to the training loss
+*that phase* reaches, not to the ordinary network's.
+
 ``train_ordinary`` trains every parameter of a freshly built network of the run's architecture
-(every first-layer unit sees x) with Adam and minibatch cross-entropy on the training split,
-and measures what a normally trained network reaches: its training loss (the "best achievable
-loss" the Theorem 2 pattern is shifted to), its train/test accuracy, its wall time and the step
-at which it converged: the first full-split check whose train accuracy is within
+(every first-layer unit sees x) on the training split, and measures what a normally trained
+network reaches: its training loss and train/test accuracy (the yardstick Theorem 2's fit at
+alpha* is compared with), its wall time and the step at which it converged: the first
+full-split check whose train accuracy is within
 ``CONVERGED_WITHIN`` of the best the run reaches (digits: 99-100%; Fashion-MNIST: ~90%, which
 no 1500-step MLP run reaches 99% of).
 
@@ -16,8 +20,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Generator
 
 import numpy as np
 import torch

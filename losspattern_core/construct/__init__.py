@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generator
+from collections.abc import Generator
 
 from losspattern_core.config import Resolved
 from losspattern_core.frames import Frame, drive

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Callable, Generator
 
 import numpy as np
 import torch
@@ -14,8 +14,8 @@ from torch import nn
 from losspattern_core.config import Resolved
 from losspattern_core.errors import ConstructionError
 from losspattern_core.frames import Frame
-from losspattern_core.losses import sigma
 from losspattern_core.grid import grid_points
+from losspattern_core.losses import sigma
 from losspattern_core.surface import Direction, grid_array, surface
 
 

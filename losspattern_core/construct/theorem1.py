@@ -8,15 +8,24 @@ marginal of the training split (Observation 2): no image is touched while traini
 
 from __future__ import annotations
 
-from typing import Generator
+from collections.abc import Generator
 
 import torch
 import torch.nn.functional as F
 
 from losspattern_core.config import Resolved
 from losspattern_core.networks import build_mlp
-from .common import (Construction, Frame, first_layer_bias_directions, measured_train_surface, regression, sample_targets,
-                     sigma_fit_loss, target_grid)
+
+from .common import (
+    Construction,
+    Frame,
+    first_layer_bias_directions,
+    measured_train_surface,
+    regression,
+    sample_targets,
+    sigma_fit_loss,
+    target_grid,
+)
 
 
 def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:

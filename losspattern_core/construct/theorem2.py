@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Generator
+from collections.abc import Generator
 
 import numpy as np
 import torch
@@ -39,10 +39,11 @@ from torch import nn
 
 import losspattern_core.training as baseline
 from losspattern_core.config import Resolved
+from losspattern_core.data.patterns import LossRange
 from losspattern_core.errors import ConfigError, ConstructionError
 from losspattern_core.networks import build_mlp
-from losspattern_core.data.patterns import LossRange
-from losspattern_core.surface import Direction, grid_array, outputs_at, range_points
+from losspattern_core.surface import grid_array, outputs_at, range_points
+
 from .common import Construction, Frame, first_layer_bias_directions, regression, target_grid
 
 X_SHARE = 0.25            # share of the hidden units of layers 2..depth given to the x block
@@ -293,7 +294,8 @@ def construct(resolved: Resolved, run_baseline: bool = True,
         }
         extras["ease"] = {"construction_s": timings["construction_s"],
                           "construction_steps": timings["construction_steps"],
-                          "ordinary_training_s": bj["wall_s"], "ordinary_training_steps": bj["steps"],
+                          "ordinary_training_s": bj["wall_s"],
+                          "ordinary_training_steps": bj["steps"],
                           "ordinary_steps_to_converge": bj["steps_to_converge"]}
     return Construction(shifted, model, directions, [[0.0, 1.0]] * z, target_grid(shifted),
                         resolved.network.layers(), timings, extras)

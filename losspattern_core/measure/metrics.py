@@ -75,7 +75,9 @@ def measure_surfaces_progressive(con, splits=("train", "test"), dataset=None, st
 
 def transfer_prediction(per_class_train: np.ndarray, counts_from, counts_to) -> np.ndarray:
     """sum_k (pi'_k - pi_k) * l(p, k), with l from the measured per-class losses (P, heads)."""
-    d = np.asarray(counts_to, float) / np.sum(counts_to) - np.asarray(counts_from, float) / np.sum(counts_from)
+    to = np.asarray(counts_to, float)
+    fr = np.asarray(counts_from, float)
+    d = to / to.sum() - fr / fr.sum()
     return per_class_train @ d
 
 
