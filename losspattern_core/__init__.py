@@ -15,7 +15,7 @@ Groups: **config** (``ConstructionConfig``, ``validate`` — the one validation 
 ``available_devices``); **run** (``construct``, ``drive``, ``Frame``, ``Construction``,
 ``ease_comparison``); **measure** (``measure_surfaces[_progressive]``, ``progressive_surface``,
 ``construction_metrics``, ``fidelity_per_head``, ``summary_lines``, ``transfer``);
-**evaluate** (``evaluate_points``, ``surface``, ``naive_surface``, ``Direction``,
+**evaluate** (``evaluate_points``, ``loss_surface``, ``naive_surface``, ``Direction``,
 ``random_direction``); **bundles** (``save_bundle``, ``load_bundle``, ``verify``); **data**
 (datasets and patterns); **errors** (``LossPatternError`` and its kinds).
 
@@ -34,8 +34,8 @@ _NAMES: dict[str, str] = {
     "available_devices": "config", "resolve_device": "config",
     # run
     "Frame": "frames", "drive": "frames",
-    "construct": "construct", "Construction": "construct.common",
-    "build_theorem2_network": "construct.theorem2",
+    "construct": "constructions", "Construction": "constructions.common",
+    "build_theorem2_network": "constructions.theorem2",
     "ease_comparison": "measure.ease", "ease_lines": "measure.ease",
     "train_ordinary": "training",
     # measure
@@ -45,7 +45,7 @@ _NAMES: dict[str, str] = {
     "summary_lines": "measure.metrics", "progressive_surface": "measure.progressive",
     "transfer": "measure.transfer", "transfer_lines": "measure.transfer",
     # evaluate
-    "evaluate_points": "surface", "surface": "surface", "naive_surface": "surface",
+    "evaluate_points": "surface", "loss_surface": "surface:surface", "naive_surface": "surface",
     "Direction": "surface", "random_direction": "surface",
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
@@ -72,11 +72,17 @@ _NAMES: dict[str, str] = {
 __all__ = sorted(_NAMES)
 
 
+# A facade name must never equal a subpackage's name (importing ``losspattern_core.surface``
+# would replace the attribute): the packages are ``constructions`` and ``surface``, the
+# functions ``construct`` and ``loss_surface``.
+
+
 def __getattr__(name: str):
     module = _NAMES.get(name)
     if module is None:
         raise AttributeError(f"module 'losspattern_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    module, _, attr = module.partition(":")   # "module:attr" when the names differ
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr or name)
     globals()[name] = value   # later look-ups skip this function
     return value
 
@@ -87,8 +93,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from .config import ConstructionConfig, Resolved, available_devices, resolve_device, validate  # noqa: F401
-    from .construct import construct  # noqa: F401
-    from .construct.common import Construction  # noqa: F401
+    from .constructions import construct  # noqa: F401
+    from .constructions.common import Construction  # noqa: F401
     from .errors import (  # noqa: F401
         BundleError,
         ConfigError,

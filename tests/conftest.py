@@ -12,7 +12,7 @@ torch.set_num_threads(1)
 def tiny_t1():
     """A small but real Theorem 1 construction on digits, measured on train and test."""
     from losspattern_core.config import ConstructionConfig, validate
-    from losspattern_core.construct import construct, drive
+    from losspattern_core.constructions import construct, drive
     from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 
     cfg = ConstructionConfig(pattern="bumps", dataset="digits", steps=300, width=32, grid=12,

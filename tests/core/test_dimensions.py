@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from losspattern_core.config import ConstructionConfig, validate
-from losspattern_core.construct import construct, drive
+from losspattern_core.constructions import construct, drive
 from losspattern_core.errors import PatternError
 from losspattern_core.io.figure import any_figure
 from losspattern_core.measure.metrics import construction_metrics, measure_surfaces

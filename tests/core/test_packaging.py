@@ -28,3 +28,16 @@ def test_builtin_patterns_resolve_through_the_assets_package():
     assert {"smiley", "mountains", "hi-text"} <= set(images)
     assert all(p.is_file() and p.parent == losspattern_assets.path("patterns") for p in
                images.values())
+
+
+def test_every_facade_name_resolves_even_after_its_subpackages_are_imported():
+    import importlib
+    import pkgutil
+
+    import losspattern_core as lp
+
+    for m in pkgutil.walk_packages(lp.__path__, "losspattern_core."):
+        importlib.import_module(m.name)    # would shadow a facade name equal to a package
+    for name in lp.__all__:
+        value = getattr(lp, name)
+        assert not isinstance(value, type(lp)), f"lp.{name} is a module, not the API"

@@ -96,7 +96,7 @@ def test_regression_learns_the_pattern(tiny_t1):
 
 def test_same_seed_same_numbers():
     from losspattern_core.config import ConstructionConfig, validate
-    from losspattern_core.construct import construct, drive
+    from losspattern_core.constructions import construct, drive
 
     cfg = ConstructionConfig(pattern="rings", steps=20, width=16, grid=8, batch=128,
                              snapshot_every=0)
@@ -108,7 +108,7 @@ def test_same_seed_same_numbers():
 
 def test_cancel_between_steps_stops_the_generator():
     from losspattern_core.config import ConstructionConfig, validate
-    from losspattern_core.construct import construct
+    from losspattern_core.constructions import construct
 
     gen = construct(validate(ConstructionConfig(steps=1000, width=16, batch=64)))
     seen = [next(gen).step for _ in range(3)]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from losspattern_core.config import ConstructionConfig, validate
-from losspattern_core.construct import construct, drive
+from losspattern_core.constructions import construct, drive
 from losspattern_core.errors import ConfigError
 from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 
@@ -13,7 +13,7 @@ from losspattern_core.measure.metrics import construction_metrics, measure_surfa
 @pytest.fixture(scope="module")
 def tiny_t2(monkeypatch_module):
     import losspattern_core.training as baseline
-    import losspattern_core.construct.theorem2 as t2
+    import losspattern_core.constructions.theorem2 as t2
 
     monkeypatch_module.setattr(baseline, "STEPS", 300)
     monkeypatch_module.setattr(t2, "CLASSIFIER_STEPS", 600)
@@ -111,3 +111,29 @@ def test_ordinary_training_reports_when_it_converged(tiny_t2):
     acc_at = {h[0]: h[2] for h in history}
     assert acc_at[step] >= best - base["converged_within"]
     assert all(acc < best - base["converged_within"] for s, acc in acc_at.items() if s < step)
+
+
+def test_every_required_zero_block_is_still_exactly_zero(tiny_t2):
+    import losspattern_core.constructions.theorem2 as t2
+
+    con, *_ = tiny_t2
+    b = t2.blocks_for(con.resolved)
+    blocks = t2.zero_blocks(con.model, b)
+    assert len(blocks) == 3 + 2 * (con.resolved.network.depth - 2)
+    assert all(torch.count_nonzero(block) == 0 for _, block in blocks)
+    t2.check_zero_blocks(con.model, b)   # passes on the trained network
+
+
+def test_a_touched_zero_block_is_reported_by_name(tiny_t2):
+    import copy
+
+    import losspattern_core.constructions.theorem2 as t2
+    from losspattern_core.errors import ConstructionError
+
+    con, *_ = tiny_t2
+    b = t2.blocks_for(con.resolved)
+    broken = copy.deepcopy(con.model)
+    with torch.no_grad():
+        broken[2].weight[0, b.z + 1] = 1e-12   # one coupling weight: alpha block <- x unit
+    with pytest.raises(ConstructionError, match="alpha block <- x units"):
+        t2.check_zero_blocks(broken, b)
