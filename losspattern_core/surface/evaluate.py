@@ -1,0 +1,72 @@
+"""The public evaluator: exact mean loss at many points, and the G^z surface."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from losspattern_core.errors import ConfigError
+from losspattern_core.grid import grid_array, range_points
+from losspattern_core.losses import LOSSES, per_class_loss
+
+from .directions import Direction
+from .kernels import tiled_sums
+from .prepare import Prepared, prepare
+from .separable import separable_sums
+
+# floats per tile of (points x rows x width). 4 MB keeps a tile's activations in L2/L3 and
+# the per-tile Python overhead small on CPU; on a GPU larger tiles are better.
+DEFAULT_BUDGET = 2**20
+GPU_BUDGET = 2**25
+
+
+def default_budget(device: torch.device) -> int:
+    """Floats per tile on ``device``."""
+    return GPU_BUDGET if device.type == "cuda" else DEFAULT_BUDGET
+
+
+def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alphas,
+                    *, classes: int, heads: int = 1, loss: str = "cross_entropy",
+                    device: str | torch.device = "cpu", budget: int | None = None,
+                    prepared: Prepared | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean loss at each point: returns (loss (P, heads), per-class mean loss (P, heads, K)).
+
+    The per-class means L_k (mean loss over the split's samples of class k) give the loss on
+    any split with the same per-class behaviour: sum_k pi_k L_k. ``prepared`` (from
+    ``prepare``) skips the per-split work when the same split is evaluated again (progressive
+    refinement). ``budget`` bounds the floats of one tile (points x rows x width). The model is
+    never moved or modified.
+    """
+    if loss not in LOSSES:
+        per_class_loss(torch.zeros(1, 2), loss)  # raises the standard error
+    prep = prepared or prepare(model, directions, X, y, classes, device)
+    alphas = torch.as_tensor(np.asarray(alphas, dtype=np.float64), dtype=torch.float32,
+                             device=prep.device)
+    if alphas.ndim != 2 or alphas.shape[1] != prep.z:
+        raise ConfigError(f"points must be (P, {prep.z}), got {tuple(alphas.shape)}")
+    if prep.outputs != heads * classes:
+        raise ConfigError(f"the network has {prep.outputs} outputs; heads x classes = "
+                          f"{heads * classes}")
+    budget = budget or default_budget(prep.device)
+    with torch.no_grad():
+        if prep.sep is not None:
+            sums = separable_sums(prep.sep, alphas, loss, budget)
+        else:
+            sums = tiled_sums(prep, alphas, heads, classes, loss, budget)
+    return _means(prep, sums)
+
+
+def _means(prep: Prepared, sums: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(mean loss (P, H), per-class mean loss (P, H, K)) from per-class sums."""
+    sums = sums.cpu()
+    total = sums.sum(-1) / prep.n
+    per_class = sums / prep.class_n.cpu().clamp(min=1)
+    return total.numpy(), per_class.numpy()
+
+
+def surface(model, directions, X, y, grid: int, alpha_range=None, **kw) -> np.ndarray:
+    """Loss on the G^z grid: shape (G,)*z, or (heads,)+(G,)*z when heads > 1."""
+    alphas = range_points(grid, len(directions), alpha_range)
+    total, _ = evaluate_points(model, directions, X, y, alphas, **kw)
+    return grid_array(total, grid, len(directions))
