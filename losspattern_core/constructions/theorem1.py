@@ -12,9 +12,10 @@ from collections.abc import Generator
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from losspattern_core.config import Resolved
-from losspattern_core.networks import build_mlp
+from losspattern_core.networks import build_network
 
 from .common import (
     Construction,
@@ -28,32 +29,55 @@ from .common import (
 )
 
 
+def _first_layer_output(model: nn.Sequential, spec, z: int, alpha: torch.Tensor) -> torch.Tensor:
+    """What layer 0 outputs at theta_0 + sum alpha_i e_i for ANY input: its weights are 0, so
+    unit/channel i is the constant alpha_i (i < z) and every other one is 0. Conv families: a
+    constant map of layer 0's output size, (B, C0, H0, W0)."""
+    first = model[0]
+    width = first.out_features if isinstance(first, nn.Linear) else first.out_channels
+    b = F.pad(alpha, (0, width - z))
+    if isinstance(first, nn.Linear):
+        return b
+    size = first(torch.zeros((1, *spec.input_shape), device=alpha.device)).shape[-2:]
+    return b[:, :, None, None].expand(-1, -1, *size)
+
+
 def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:
     cfg = resolved.config
     z, device = cfg.z, cfg.device
-    model = build_mlp(resolved.network, seed=cfg.seed).to(device)
+    spec = resolved.network
+    model = build_network(spec, seed=cfg.seed).to(device)
     with torch.no_grad():
         model[0].weight.zero_()
         model[0].bias.zero_()
-    act0, lin1, rest = model[1], model[2], model[3:]
-    with torch.no_grad():  # every activation we offer maps 0 to 0: idle first-layer units are 0
-        assert float(act0(torch.zeros(1, device=device))) == 0.0
+    model.eval()   # BatchNorm: running statistics, in training as in every measurement
     marginal = torch.as_tensor(resolved.dataset.marginal("train"), dtype=torch.float32,
                                device=device)
     directions = first_layer_bias_directions(z)
+    if spec.family == "mlp":
+        act0, lin1, rest = model[1], model[2], model[3:]
+        with torch.no_grad():  # every activation we offer maps 0 to 0: idle units are 0
+            assert float(act0(torch.zeros(1, device=device))) == 0.0
+
+        def logits_at(a: torch.Tensor) -> torch.Tensor:
+            # h1 = phi(b1) = [phi(alpha), 0, ...]; only its first z columns reach layer 2.
+            return rest(F.linear(act0(a), lin1.weight[:, :z], lin1.bias))
+        params = [lin1.weight, lin1.bias, *rest.parameters()]
+    else:
+        rest = model[1:]
+
+        def logits_at(a: torch.Tensor) -> torch.Tensor:
+            return rest(_first_layer_output(model, spec, z, a))
+        params = list(rest.parameters())
 
     def loss_fn(rng):
         alpha, targets = sample_targets(resolved, rng, cfg.batch)
         a = torch.as_tensor(alpha, dtype=torch.float32, device=device)
-        # h1 = phi(b1) = [phi(alpha), 0, ...]; only its first z columns reach layer 2.
-        h = F.linear(act0(a), lin1.weight[:, :z], lin1.bias)
-        logits = rest(h)
-        return sigma_fit_loss(logits, torch.as_tensor(targets, dtype=torch.float32,
-                                                      device=device), resolved, marginal)
+        return sigma_fit_loss(logits_at(a), torch.as_tensor(targets, dtype=torch.float32,
+                                                            device=device), resolved, marginal)
 
-    params = [lin1.weight, lin1.bias, *rest.parameters()]
     timings = yield from regression(
         resolved, params, loss_fn, lambda: measured_train_surface(resolved, model, directions))
     model.eval()
     return Construction(resolved, model, directions, [[0.0, 1.0]] * z, target_grid(resolved),
-                        resolved.network.layers(), timings)
+                        spec.layers(), timings)

@@ -1,0 +1,77 @@
+"""The network families (mlp, cnn, resnet) and Theorem 1 on the convolutional ones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import losspattern_core as lp
+from losspattern_core.errors import ConfigError
+from losspattern_core.losses import sigma
+from losspattern_core.networks import NetworkSpec, build_network
+
+
+def test_the_fashion_mnist_cnn_of_skorokhodov_and_burtsev_has_their_parameter_count():
+    spec = NetworkSpec(784, 10, family="cnn", activation="relu", input_shape=(1, 28, 28))
+    model = build_network(spec)
+    assert sum(p.numel() for p in model.parameters()) == 153_402
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_resnet_blocks_and_batchnorm_buffers_are_in_the_state_dict():
+    spec = NetworkSpec(64, 10, family="resnet", activation="relu", width=8, blocks=3,
+                       input_shape=(1, 8, 8))
+    sd = build_network(spec).state_dict()
+    assert "1.running_mean" in sd and "3.body.0.weight" in sd
+    assert any(k.startswith("7.shortcut.0.") for k in sd)   # the block that doubles width
+
+
+def test_same_seed_same_numbers_and_the_global_rng_is_untouched():
+    spec = NetworkSpec(64, 10, family="cnn", activation="relu", input_shape=(1, 8, 8))
+    torch.manual_seed(5)
+    before = torch.rand(3)
+    torch.manual_seed(5)
+    a, b = build_network(spec, seed=1), build_network(spec, seed=1)
+    assert torch.equal(torch.rand(3), before)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                   b.state_dict().values(), strict=True))
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(family="cnn", channels=(8, 16, 32, 64), input_shape=(1, 8, 8)), "at most 3 blocks"),
+    (dict(family="cnn", input_shape=None), "image-shaped"),
+    (dict(family="cnn", channels=(2, 8), input_shape=(1, 8, 8)), "z = 3 needs"),
+    (dict(family="resnet", blocks=9, input_shape=(1, 8, 8)), "halve the image"),
+])
+def test_networks_that_cannot_take_the_data_are_refused_saying_what_fits(kw, words):
+    spec = NetworkSpec(64, 10, activation="relu", **kw)
+    with pytest.raises(ConfigError, match=words):
+        spec.validate(3)
+
+
+@pytest.mark.parametrize("family", ["cnn", "resnet"])
+def test_theorem1_on_a_conv_family_is_exact_and_input_independent(family):
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", steps=40, batch=64, grid=5,
+                                snapshot_every=0)
+    r = lp.validate(cfg)
+    spec = NetworkSpec(64, 10, family=family, activation="relu", width=8, channels=(8, 16),
+                       input_shape=(1, 8, 8), batchnorm=True)
+    r = dataclasses.replace(r, network=spec)
+    con = lp.drive(lp.construct(r))
+    assert torch.count_nonzero(con.model[0].weight) == 0
+    X, y = r.dataset.split("train")
+    Xi = torch.as_tensor(X).view(-1, 1, 8, 8)
+    alpha = [0.3, 0.8]
+    with torch.no_grad():
+        out = torch.func.functional_call(
+            con.model, lp.surface.params_at(con.model, con.directions, alpha), (Xi,)).double()
+    assert float(out.var(0).max()) == 0.0                  # every input, the same output
+    measured = lp.naive_surface(con.model, con.directions, Xi, y, np.array([alpha]),
+                                classes=10)[0, 0]
+    from_counts = float(sigma(out[0], torch.as_tensor(r.dataset.marginal("train")),
+                              "cross_entropy"))
+    assert abs(measured - from_counts) < 1e-5             # the loss is sigma(label counts)
+    assert measured >= r.floor - 1e-9
