@@ -43,6 +43,7 @@ class ExportFormat:
     max_z: int
     target: str                  # "module:function" that writes it
     options: tuple[str, ...]     # the keyword options it takes
+    hint: str = ""               # what to use instead for a z it does not take
 
     @property
     def suffix(self) -> str:
@@ -56,16 +57,20 @@ class ExportFormat:
         return getattr(importlib.import_module(f"losspattern_core.exports.{module}"), func)
 
 
-def _fmt(name, label, kind, min_z, max_z, target, options) -> ExportFormat:
-    return ExportFormat(name, label, kind, min_z, max_z, target, tuple(options))
+CURVE = "a z = 1 curve: export it as h5, svg, pdf, mp4 or gif"
+
+
+def _fmt(name, label, kind, min_z, max_z, target, options, hint=CURVE) -> ExportFormat:
+    return ExportFormat(name, label, kind, min_z, max_z, target, tuple(options), hint)
 
 
 FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    _fmt("h5", "loss-landscape surface (.h5)", "data", 1, 2, "h5:export_h5", ["head"]),
+    _fmt("h5", "loss-landscape surface (.h5)", "data", 1, 2, "h5:export_h5", ["head"],
+         "export a volume as .vti, or a plane of it as .vtp"),
     _fmt("vtp", "ParaView surface (.vtp)", "data", 2, 99, "vtk:export_vtp",
          _PLANE + ("exaggeration",)),
     _fmt("vti", "ParaView volume (.vti)", "data", 3, 99, "vtk:export_vti",
-         ("head", "slice_at")),
+         ("head", "slice_at"), "a surface: export it as .vtp"),
     _fmt("ply", "coloured mesh (.ply)", "mesh", 2, 99, "meshes:export_ply",
          _PLANE + ("exaggeration", "cmap", "value_range")),
     _fmt("obj", "coloured mesh (.obj)", "mesh", 2, 99, "meshes:export_obj",
@@ -101,7 +106,7 @@ def export_surface(data: SurfaceSet, fmt: str, out: str | os.PathLike, *,
     if not spec.accepts(data):
         raise ExportError(f"cannot write {out}: {spec.label} takes z = {spec.min_z}"
                           + (f"..{spec.max_z}" if spec.max_z < 99 else " or more")
-                          + f"; this surface has z = {data.z}")
+                          + f"; this surface has z = {data.z} ({spec.hint})")
     unknown = sorted(k for k, v in options.items() if v is not None and k not in spec.options)
     if unknown:
         raise ConfigError(f"option {', '.join(unknown)} does not apply to {spec.label} "
