@@ -1,21 +1,39 @@
-"""A construction run's settings, and the one gate that validates them against the data."""
+"""A construction run's settings, and the one gate that validates them against the data.
+
+``validate`` checks every option (types, ranges, finiteness), then the data, then estimates
+the memory the run needs (network and optimiser, training batch, evaluation grid) and refuses
+what does not fit before any work starts.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from losspattern_core.data.datasets import Dataset, load_dataset
-from losspattern_core.errors import ConfigError
+from losspattern_core.data.patterns import (
+    LossRange,
+    Pattern,
+    check_loss_range,
+    default_loss_range,
+    load_pattern,
+)
+from losspattern_core.errors import ConfigError, DatasetError
+from losspattern_core.io.limits import check_memory
 from losspattern_core.losses import LOSSES, floor
 from losspattern_core.networks import NetworkSpec
-from losspattern_core.data.patterns import LossRange, Pattern, check_loss_range, default_loss_range, load_pattern
 
 # Devices the evaluator and the constructions work on. Apple's MPS is not offered: the exact
 # surfaces accumulate loss sums in float64, which MPS cannot hold.
 DEVICES = ("cpu", "cuda")
+MAX_SEED = 2**63 - 1
+MAX_SMOOTH = 50.0      # pixels of the 256-pixel working image
+MAX_STEPS = 10_000_000
+MAX_BATCH = 10_000_000
+MAX_POINTS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -44,7 +62,7 @@ class ConstructionConfig:
         """Output heads: three (one per colour channel) with ``rgb``, else one."""
         return 3 if self.rgb else 1
 
-    def replace(self, **kw) -> "ConstructionConfig":
+    def replace(self, **kw) -> ConstructionConfig:
         return dataclasses.replace(self, **kw)
 
     def to_json(self) -> dict:
@@ -73,15 +91,23 @@ class Resolved:
 
 
 def resolve_device(name: str) -> str:
+    """A device name torch can use here ('cpu', 'cuda', 'cuda:N'), else ConfigError."""
     import torch
 
+    if not isinstance(name, str) or not name or len(name) > 32:
+        raise ConfigError(f"device {name!r} is not a device name; use cpu or cuda")
     if name == "mps":
         raise ConfigError("device mps is not supported: exact surfaces accumulate in float64, "
                           "which MPS cannot hold; use --device cpu")
-    if name not in DEVICES and not name.startswith("cuda:"):
+    index = name[5:] if name.startswith("cuda:") else None
+    if name not in DEVICES and not (index is not None and index.isdigit() and len(index) < 4):
         raise ConfigError(f"unknown device {name!r}; choose cpu or cuda")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device cuda requested but torch sees no CUDA GPU here; use --device cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name} requested but torch sees no CUDA GPU here; use "
+                              "--device cpu")
+        if index is not None and int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"device {name}: torch sees {torch.cuda.device_count()} GPU(s)")
     return name
 
 
@@ -94,23 +120,79 @@ def available_devices() -> list[str]:
     return out
 
 
+def grid_bytes(points: int, z: int, heads: int, classes: int) -> int:
+    """Memory to evaluate a target and a measured surface on ``points`` grid points: the
+    points (float64, z each), the pattern's work arrays (a few per coordinate), the
+    evaluator's per-class sums (float64, heads x classes) and the surfaces."""
+    return 8 * points * (4 * z + 16 + 3 * heads * classes + 6 * heads)
+
+
+def _int(cfg: ConstructionConfig, name: str, lo: int, hi: int, what: str = "") -> int:
+    value = getattr(cfg, name)
+    if type(value) is not int or not lo <= value <= hi:
+        raise ConfigError(f"{name} = {value!r}: {what or f'must be an integer in {lo}..{hi}'}")
+    return value
+
+
+def _check_options(cfg: ConstructionConfig) -> None:
+    """Every option on its own: types, ranges, finiteness (nothing loaded yet)."""
+    if cfg.theorem not in (1, 2) or type(cfg.theorem) is not int:
+        raise ConfigError(f"theorem must be 1 or 2, got {cfg.theorem!r}")
+    _int(cfg, "z", 1, 8, "pattern dimension must be 1..8")
+    if cfg.loss not in LOSSES:
+        raise ConfigError(f"unknown loss {cfg.loss!r}; choose from {', '.join(LOSSES)}")
+    _int(cfg, "steps", 1, MAX_STEPS)
+    _int(cfg, "batch", 1, MAX_BATCH)
+    _int(cfg, "seed", 0, MAX_SEED, "the seed must be an integer in 0..2^63-1")
+    _int(cfg, "snapshot_every", 0, MAX_STEPS)
+    _int(cfg, "depth", 2, 16, "need 2..16 hidden layers")
+    _int(cfg, "width", 1, 8192)
+    _int(cfg, "grid", 2, 2048)
+    if cfg.grid**cfg.z > MAX_POINTS:
+        raise ConfigError(f"grid {cfg.grid} with z={cfg.z}: need 2 <= G and G^z <= 5e7 points "
+                          f"(G^z = {cfg.grid**cfg.z})")
+    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ConfigError(f"lr = {cfg.lr!r} must be a positive finite number")
+    if cfg.smooth is not None and not (isinstance(cfg.smooth, (int, float))
+                                       and math.isfinite(cfg.smooth)
+                                       and 0 <= cfg.smooth <= MAX_SMOOTH):
+        raise ConfigError(f"smooth = {cfg.smooth!r}: the smoothing sigma must be a number in "
+                          f"[0, {MAX_SMOOTH:g}] pixels")
+    if cfg.loss_range is not None:
+        if len(cfg.loss_range) != 2 or not all(isinstance(v, (int, float))
+                                               for v in cfg.loss_range):
+            raise ConfigError(f"loss range must be two numbers LOW HIGH, got {cfg.loss_range!r}")
+    if not isinstance(cfg.rgb, bool):
+        raise ConfigError(f"rgb must be true or false, got {cfg.rgb!r}")
+    resolve_device(cfg.device)
+
+
+def check_run_memory(cfg: ConstructionConfig, ds: Dataset) -> None:
+    """Refuse a run whose network, training batch or evaluation grid cannot fit in memory."""
+    heads, k, w = cfg.heads, ds.classes, cfg.width
+    params = ds.n_features * w + w + (cfg.depth - 1) * (w * w + w) + w * heads * k + heads * k
+    check_memory(16 * params, f"a {cfg.depth}x{w} network on {ds.n_features} features "
+                 f"({params} parameters, with gradients and Adam's moments)", ConfigError,
+                 "Use a smaller --width or --depth")
+    per_sample = 4 * (4 * w * cfg.depth + 4 * heads * k + ds.n_features) + 8 * (4 * cfg.z + 16)
+    check_memory(cfg.batch * per_sample, f"a training batch of {cfg.batch} samples through "
+                 f"a {cfg.depth}x{w} network", ConfigError, "Use a smaller --batch")
+    points = cfg.grid**cfg.z
+    check_memory(grid_bytes(points, cfg.z, heads, k), f"a {cfg.grid}^{cfg.z} grid "
+                 f"({points} points, {heads} head(s) x {k} classes)", ConfigError,
+                 "Use a smaller --grid")
+
+
 def validate(cfg: ConstructionConfig, dataset: Dataset | None = None,
              pattern: Pattern | None = None) -> Resolved:
     """Check everything before any work starts; raise ConfigError/DatasetError/PatternError."""
-    if cfg.theorem not in (1, 2):
-        raise ConfigError(f"theorem must be 1 or 2, got {cfg.theorem}")
-    if not 1 <= cfg.z <= 8:
-        raise ConfigError(f"z = {cfg.z}: pattern dimension must be 1..8")
-    if cfg.loss not in LOSSES:
-        raise ConfigError(f"unknown loss {cfg.loss!r}; choose from {', '.join(LOSSES)}")
-    if not 1 <= cfg.steps <= 10_000_000:
-        raise ConfigError(f"steps must be >= 1, got {cfg.steps}")
-    if not 2 <= cfg.grid <= 2048 or cfg.grid**cfg.z > 50_000_000:
-        raise ConfigError(f"grid {cfg.grid} with z={cfg.z}: need 2 <= G and G^z <= 5e7 points")
-    if not (cfg.lr > 0 and np.isfinite(cfg.lr)) or cfg.batch < 1:
-        raise ConfigError("lr must be a positive number and batch >= 1")
-    resolve_device(cfg.device)
+    _check_options(cfg)
     ds = dataset or load_dataset(cfg.dataset)
+    for split in ("train", "test"):
+        if not len(ds.train_idx if split == "train" else ds.test_idx):
+            raise DatasetError(f"dataset {ds.name} has an empty {split} split: nothing to "
+                               f"{'train' if split == 'train' else 'measure'} on")
+    check_run_memory(cfg, ds)
     pat = pattern or load_pattern(cfg.pattern, z=cfg.z, smooth=cfg.smooth, rgb=cfg.rgb)
     if pat.z != cfg.z:
         raise ConfigError(f"pattern {pat.name} is {pat.z}-D but z = {cfg.z}")

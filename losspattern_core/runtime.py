@@ -13,17 +13,20 @@ import os
 import torch
 
 ENV = "LOSSPATTERN_THREADS"
+MAX_THREADS = 1024  # torch.set_num_threads overflows on absurd counts
 
 
 def configure_threads(n: int | None = None, reserve: int = 0) -> int:
-    """Set torch's intra-op threads: ``n``, else $LOSSPATTERN_THREADS, else cores - reserve."""
+    """Set torch's intra-op threads: ``n``, else $LOSSPATTERN_THREADS, else cores - reserve.
+
+    Values are clamped to 1..1024; an unusable $LOSSPATTERN_THREADS is ignored here (the CLI
+    refuses it up front with ``options.threads_from_env``).
+    """
     if n is None and os.environ.get(ENV, "").strip():
-        try:
-            n = int(os.environ[ENV])
-        except ValueError:
-            n = None
+        text = os.environ[ENV].strip()
+        n = int(text) if text.isdigit() and len(text) <= 6 else None
     if n is None:
         n = max(1, (os.cpu_count() or 1) - reserve) if reserve else torch.get_num_threads()
-    n = max(1, int(n))
+    n = min(MAX_THREADS, max(1, int(n)))
     torch.set_num_threads(n)
     return n

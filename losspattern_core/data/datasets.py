@@ -8,19 +8,23 @@ file is unpickled.
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from losspattern_core.data.dataset_files import idx_folder_arrays, npz_arrays
 from losspattern_core.errors import DatasetError
+from losspattern_core.io.limits import check_memory
 
 FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 SPLIT_SEED = 20191216  # fixed: a dataset's split never changes between runs
+MAX_CLASSES = 100_000
+MAX_SPEC = 4096        # characters of a dataset spec
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -110,22 +114,35 @@ def stratified_split(y: np.ndarray, classes: int, test_parts: int = 1, train_par
 
 def _finish(name: str, X: np.ndarray, y: np.ndarray, features: dict, description: str,
             split: tuple[np.ndarray, np.ndarray] | None = None) -> Dataset:
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    """Check the arrays (shapes, label range, finite float32 features), split, wrap."""
     y = np.asarray(y)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or X.shape[1] < 1:
         raise DatasetError(f"{name}: expected X of shape (N, d) and y of shape (N,), got "
                            f"{X.shape} and {y.shape}")
     if len(y) < 4:
         raise DatasetError(f"{name}: needs at least 4 samples, has {len(y)}")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise DatasetError(f"{name}: labels y must be non-negative integers")
-    if not np.isfinite(X).all():
+    if y.dtype.kind not in "iu":
+        raise DatasetError(f"{name}: labels y must be non-negative integers, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= MAX_CLASSES:
+        raise DatasetError(f"{name}: labels must be class numbers 0..{MAX_CLASSES - 1}, found "
+                           f"{y.min()}..{y.max()}")
+    if X.dtype.kind not in "biuf":
+        raise DatasetError(f"{name}: X must hold real numbers, got dtype {X.dtype}")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
         raise DatasetError(f"{name}: X contains NaN or infinite values")
+    with np.errstate(over="ignore"):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise DatasetError(f"{name}: X has values beyond float32's range (|x| > 3.4e38)")
     y = y.astype(np.int64)
     classes = int(y.max()) + 1
     if classes < 2:
         raise DatasetError(f"{name}: needs at least 2 classes, found {classes}")
     train, test = split if split is not None else stratified_split(y, classes)
+    for which, idx in (("train", train), ("test", test)):
+        if not len(idx):
+            raise DatasetError(f"{name}: the {which} split is empty ({len(y)} samples in "
+                               f"{classes} classes): each class needs samples in both splits")
     return Dataset(name, X, y, classes, train, test, features, description)
 
 
@@ -143,46 +160,8 @@ def _digits(opts: dict) -> Dataset:
                    "scikit-learn's 1797 handwritten digits, 8x8, scaled to [0, 1]")
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError) as exc:
-        raise DatasetError(f"cannot read IDX file {path}: {exc}") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DatasetError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetError(f"{path} is truncated (header)")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if len(raw) - header != math.prod(shape):
-        raise DatasetError(f"{path} is truncated or corrupt: header says {shape}, "
-                           f"file has {len(raw) - header} data bytes")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-
-
-def _find(folder: Path, stem: str) -> Path:
-    for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
-    raise DatasetError(f"{folder} has no {stem}[.gz]")
-
-
 def _idx_folder(name: str, folder: Path, description: str) -> Dataset:
-    if not folder.is_dir():
-        raise DatasetError(f"{name}: folder {folder} does not exist")
-    parts = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        images = _read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))
-        labels = _read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"))
-        if len(images) != len(labels):
-            raise DatasetError(f"{name}: {prefix} images and labels differ in count")
-        parts[split] = (images.reshape(len(images), -1), labels)
-    X = np.concatenate([parts["train"][0], parts["test"][0]]).astype(np.float32) / 255.0
-    y = np.concatenate([parts["train"][1], parts["test"][1]]).astype(np.int64)
-    n_train = len(parts["train"][1])
+    X, y, n_train = idx_folder_arrays(name, folder)
     split = (np.arange(n_train), np.arange(n_train, len(y)))  # the official split
     return _finish(name, X, y, {"source": str(folder), "scale": 1 / 255.0, "flatten": True},
                    description, split)
@@ -217,29 +196,55 @@ MARGINALS = {
 }
 
 
-def _synthetic(opts: dict) -> Dataset:
+def _int_opt(opts: dict, key: str, default: int, lo: int, hi: int) -> int:
+    text = str(opts.pop(key, default)).strip()
+    if len(text.lstrip("+-")) > 20:
+        raise DatasetError(f"synthetic: {key}={text[:24]}... has too many digits")
     try:
-        classes = int(opts.pop("classes", 10))
-        n = int(opts.pop("n", 2000))
-        dim = int(opts.pop("dim", 32))
-        seed = int(opts.pop("seed", 0))
+        value = int(text)
+    except ValueError as exc:
+        raise DatasetError(f"synthetic: {key}={text!r} is not an integer") from exc
+    if not lo <= value <= hi:
+        raise DatasetError(f"synthetic: {key}={value} is outside {lo}..{hi}")
+    return value
+
+
+def _marginal(marginal: str, classes: int) -> np.ndarray:
+    if marginal in MARGINALS:
+        return MARGINALS[marginal](classes)
+    try:
+        weights = np.array([float(w) for w in marginal.split("/")])
+    except ValueError as exc:
+        raise DatasetError("synthetic: marginal is 'balanced', 'skewed' or weights like "
+                           "'3/1/1'") from exc
+    if len(weights) != classes or not np.isfinite(weights).all() or (weights < 0).any():
+        raise DatasetError(f"synthetic: marginal needs {classes} finite non-negative weights, "
+                           f"got {marginal[:60]!r}")
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if not (np.isfinite(total) and total > 0) or weights.max() > 1e12:
+        raise DatasetError(f"synthetic: marginal weights {marginal[:60]!r} must be at most 1e12 "
+                           "each with a positive sum")
+    return weights
+
+
+def _synthetic(opts: dict) -> Dataset:
+    """Gaussian class clusters; every option checked and the memory estimated first."""
+    classes = _int_opt(opts, "classes", 10, 2, 1000)
+    n = _int_opt(opts, "n", 2000, 10, 10_000_000)
+    dim = _int_opt(opts, "dim", 32, 1, 100_000)
+    seed = _int_opt(opts, "seed", 0, 0, MAX_SEED)
+    try:
         spread = float(opts.pop("spread", 1.0))
     except ValueError as exc:
-        raise DatasetError(f"synthetic: bad option value ({exc})") from exc
+        raise DatasetError("synthetic: spread must be a number") from exc
+    if not (math.isfinite(spread) and 0 <= spread <= 1e6):
+        raise DatasetError(f"synthetic: spread={spread} must be a number in [0, 1e6]")
     marginal = opts.pop("marginal", "balanced")
     _no_options("synthetic", opts)
-    if not 2 <= classes <= 1000 or not 10 <= n <= 10_000_000 or not 1 <= dim <= 100_000:
-        raise DatasetError("synthetic: need 2 <= classes <= 1000, 10 <= n, 1 <= dim")
-    if marginal in MARGINALS:
-        weights = MARGINALS[marginal](classes)
-    else:
-        try:
-            weights = np.array([float(w) for w in marginal.split("/")])
-        except ValueError as exc:
-            raise DatasetError("synthetic: marginal is 'balanced', 'skewed' or weights like "
-                               "'3/1/1'") from exc
-        if len(weights) != classes or (weights < 0).any() or weights.sum() <= 0:
-            raise DatasetError(f"synthetic: marginal needs {classes} non-negative weights")
+    check_memory(3 * 8 * n * dim, f"synthetic data of {n} x {dim} values", DatasetError,
+                 "Use a smaller n or dim")
+    weights = _marginal(marginal, classes)
     weights = weights / weights.sum()
     counts = np.floor(weights * n).astype(int)
     counts[np.argsort(-(weights * n - counts))[: n - counts.sum()]] += 1
@@ -256,20 +261,7 @@ def _synthetic(opts: dict) -> Dataset:
 
 
 def _npz(path: Path) -> Dataset:
-    if not path.is_file():
-        raise DatasetError(f"dataset file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"X", "y"} - set(data.files)
-            if missing:
-                raise DatasetError(f"{path} lacks array(s) {sorted(missing)}: an .npz dataset "
-                                   "needs X (N, d) and y (N,)")
-            X, y = data["X"], data["y"]
-    except DatasetError:
-        raise
-    except (OSError, ValueError) as exc:  # ValueError: object arrays would need pickle
-        raise DatasetError(f"cannot read {path} as an .npz of numeric arrays: {exc}") from exc
-    X = X.reshape(len(X), -1) if X.ndim > 2 else X
+    X, y = npz_arrays(path)
     return _finish(f"npz:{path.name}", X, y, {"source": str(path), "flatten": True},
                    f"user arrays from {path}")
 
@@ -310,9 +302,11 @@ _CACHE: dict[str, Dataset] = {}
 
 def load_dataset(spec: str) -> Dataset:
     """Load a dataset by spec string (cached per process: datasets are immutable)."""
+    if not isinstance(spec, str) or not spec.strip() or len(spec) > MAX_SPEC or "\x00" in spec:
+        raise DatasetError(f"dataset spec {str(spec)[:60]!r} is empty, too long or not text")
     if spec in _CACHE:
         return _CACHE[spec]
-    if spec.endswith(".npz") or os.sep in spec and not spec.split(":")[0] in LOADERS:
+    if spec.endswith(".npz") or os.sep in spec and spec.split(":")[0] not in LOADERS:
         ds = _npz(Path(spec).expanduser())
     else:
         name, opts = parse_spec(spec)

@@ -19,166 +19,33 @@ appears upright in a plot with alpha_1 on the x axis.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-
 from losspattern_assets import pattern_images
-from losspattern_core.errors import ConfigError, PatternError
-from losspattern_core.grid import grid_points
 
-MAX_IMAGE_PIXELS = 64_000_000  # refuse before decoding anything larger
-MAX_FILE_BYTES = 256 * 1024 * 1024
-MAX_ARRAY_VALUES = 64_000_000  # .npy/.csv patterns and image stacks
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
-                  ".pgm")
-WORK_RESOLUTION = 256  # images are resampled (anti-aliased) to at most this side first
+from losspattern_core.data.images import MAX_FILE_BYTES, MAX_IMAGE_PIXELS  # noqa: F401
+from losspattern_core.data.pattern_core import (  # noqa: F401
+    LossRange,
+    Pattern,
+    check_loss_range,
+    default_loss_range,
+)
+from losspattern_core.data.pattern_files import (  # noqa: F401
+    IMAGE_SUFFIXES,
+    MAX_ARRAY_VALUES,
+    array_pattern,
+    bilinear,
+    image_frames,
+    image_pattern,
+    image_stack,
+    load_values,
+    stack_pattern,
+)
+from losspattern_core.data.pattern_functions import PATTERN_FUNCTIONS, _opt
+from losspattern_core.errors import PatternError
 
-
-@dataclass(frozen=True)
-class Pattern:
-    """A target function T: [0,1]^z -> [0,1]^channels (channels 1 or 3)."""
-
-    name: str
-    z: int
-    fn: Callable[[np.ndarray], np.ndarray] = field(repr=False)
-    channels: int = 1
-    source: str = ""
-    description: str = ""
-    note: str = ""  # something the user should be told (printed by the CLI)
-
-    def evaluate(self, alpha: np.ndarray) -> np.ndarray:
-        """alpha (P, z) in [0,1] -> values (P,) or (P, channels), in [0,1]."""
-        alpha = np.asarray(alpha, dtype=np.float64)
-        if alpha.ndim != 2 or alpha.shape[1] != self.z:
-            raise PatternError(f"pattern {self.name} is {self.z}-D; got points of shape "
-                               f"{alpha.shape}")
-        return np.clip(self.fn(alpha), 0.0, 1.0)
-
-    def grid(self, size: int) -> np.ndarray:
-        """Values on the G^z grid with endpoints: shape (G,)*z, or (channels,)+(G,)*z."""
-        pts = grid_points(size, self.z)
-        vals = self.evaluate(pts)
-        if self.channels == 1:
-            return vals.reshape((size,) * self.z)
-        return np.moveaxis(vals.reshape((size,) * self.z + (self.channels,)), -1, 0)
-
-
-@dataclass(frozen=True)
-class LossRange:
-    low: float
-    high: float
-
-    def apply(self, values: np.ndarray) -> np.ndarray:
-        return self.low + (self.high - self.low) * values
-
-    @property
-    def span(self) -> float:
-        return self.high - self.low
-
-
-def check_loss_range(low: float, high: float, floor: float, loss: str = "cross_entropy") -> LossRange:
-    """Refuse a range the loss cannot take (Lemma 1: sigma never goes below its floor)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise ConfigError(f"loss range [{low}, {high}] must be finite numbers")
-    if low >= high:
-        raise ConfigError(f"loss range needs low < high, got low={low:g}, high={high:g}")
-    if low < floor - 1e-9:
-        what = "the label entropy H(pi)" if loss == "cross_entropy" else "the label variance"
-        raise ConfigError(
-            f"loss range low={low:g} is below the floor {floor:.4f} nats of this dataset "
-            f"({what}): a {loss} pattern cannot go below it. Use low >= {floor:.4f}, "
-            f"e.g. --loss-range {math.ceil((floor + 0.1) * 100) / 100:g} "
-            f"{math.ceil((floor + 1.6) * 100) / 100:g}")
-    return LossRange(float(low), float(high))
-
-
-def default_loss_range(floor: float) -> LossRange:
-    """0.1 above the floor, 1.5 nats tall: well inside what the loss can take."""
-    low = math.ceil((floor + 0.1) * 100) / 100
-    return LossRange(low, round(low + 1.5, 2))
-
-
-# --- analytic functions (defined for any z) -------------------------------------------------
-
-def _opt(opts: dict, key: str, default: float, lo: float, hi: float) -> float:
-    try:
-        value = float(opts.pop(key, default))
-    except ValueError as exc:
-        raise PatternError(f"pattern option {key} must be a number") from exc
-    if not lo <= value <= hi:
-        raise PatternError(f"pattern option {key}={value:g} is outside [{lo:g}, {hi:g}]")
-    return value
-
-
-def _bumps(z: int, opts: dict):
-    n = int(_opt(opts, "n", 5, 1, 50))
-    width = _opt(opts, "width", 0.12, 0.01, 1.0)
-    rng = np.random.default_rng(int(_opt(opts, "seed", 3, 0, 2**31)))
-    centres = rng.uniform(0.15, 0.85, size=(n, z))
-    heights = rng.uniform(0.5, 1.0, size=n) * rng.choice([-1, 1], size=n)
-
-    def fn(a):
-        d2 = ((a[:, None, :] - centres[None]) ** 2).sum(-1)
-        v = (heights * np.exp(-d2 / (2 * width**2))).sum(-1)
-        lo, hi = -np.abs(heights[heights < 0]).sum(), heights[heights > 0].sum()
-        return (v - lo) / max(hi - lo, 1e-9)
-    return fn, f"{n} Gaussian bumps and dips of width {width:g}"
-
-
-def _rings(z: int, opts: dict):
-    freq = _opt(opts, "freq", 3, 0.5, 20)
-    return (lambda a: 0.5 + 0.5 * np.cos(2 * np.pi * freq * np.linalg.norm(a - 0.5, axis=1)),
-            f"concentric rings, {freq:g} per unit radius")
-
-
-def _checkerboard(z: int, opts: dict):
-    n = _opt(opts, "n", 4, 1, 32)
-    sharp = _opt(opts, "sharpness", 4, 0.5, 100)
-
-    def fn(a):
-        s = np.prod(np.tanh(sharp * np.sin(np.pi * n * a)), axis=1)
-        return 0.5 + 0.5 * s / np.tanh(sharp) ** z
-    return fn, f"smoothed {n:g}-cell checkerboard (sharpness {sharp:g})"
-
-
-def _sinc(z: int, opts: dict):
-    scale = _opt(opts, "scale", 14, 1, 100)
-    lo = -0.2172336  # min of sin(x)/x
-
-    def fn(a):
-        r = scale * np.linalg.norm(a - 0.5, axis=1)
-        return (np.sinc(r / np.pi) - lo) / (1 - lo)
-    return fn, f"radial sinc, scale {scale:g}"
-
-
-def _waves(z: int, opts: dict):
-    freq = _opt(opts, "freq", 2, 0.5, 20)
-    return (lambda a: 0.5 + 0.5 * np.mean(np.cos(2 * np.pi * freq * a + np.arange(a.shape[1])),
-                                          axis=1),
-            f"egg-crate of cosines, frequency {freq:g}")
-
-
-def _bowl(z: int, opts: dict):
-    cx = _opt(opts, "centre", 0.35, 0, 1)
-    return (lambda a: np.clip(((a - cx) ** 2).sum(1) / (z * max(cx, 1 - cx) ** 2), 0, 1),
-            f"a quadratic bowl with its minimum at alpha = {cx:g}")
-
-
-PATTERN_FUNCTIONS: dict[str, Callable] = {
-    "bumps": _bumps, "rings": _rings, "checkerboard": _checkerboard, "sinc": _sinc,
-    "waves": _waves, "bowl": _bowl,
-}
-
-
-# --- images ----------------------------------------------------------------------------------
-
-_GREY_SEEN: set[str] = set()  # images whose file is greyscale (for the --rgb note)
+MAX_SPEC = 4096  # characters of a pattern spec
 
 
 def default_grid(z: int, theorem: int = 1) -> int:
@@ -189,210 +56,6 @@ def default_grid(z: int, theorem: int = 1) -> int:
     if theorem == 2 and z >= 3:
         g = 16 if z == 3 else max(3, g - 2)
     return g
-
-
-def _open_image(path: Path, rgb: bool) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.exists():
-        raise PatternError(f"image {path} does not exist")
-    if not path.is_file():
-        raise PatternError(f"{path} is not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise PatternError(f"image {path} is empty (0 bytes)")
-    if size > MAX_FILE_BYTES:
-        raise PatternError(f"image {path} is {size / 2**20:.0f} MiB; the limit is "
-                           f"{MAX_FILE_BYTES // 2**20} MiB")
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check the size ourselves
-    try:
-        with Image.open(path) as im:  # reads the header only
-            w, h = im.size
-            if w * h > MAX_IMAGE_PIXELS:
-                raise PatternError(f"image {path.name} is {w}x{h} pixels; the limit is "
-                                   f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels. Scale it down first.")
-            im.draft("RGB" if rgb else "L", (WORK_RESOLUTION, WORK_RESOLUTION))
-            if im.mode in ("1", "L", "LA", "I", "I;16", "F"):
-                _GREY_SEEN.add(str(path))
-            im = im.convert("RGBA")
-            background = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(background, im).convert("RGB" if rgb else "L")
-            scale = WORK_RESOLUTION / max(im.size)
-            if scale < 1:
-                im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
-                               Image.Resampling.LANCZOS)
-            arr = np.asarray(im, dtype=np.float64) / 255.0
-    except PatternError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise PatternError(f"cannot read {path.name} as an image: {exc}") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
-    if min(arr.shape[:2]) < 2:
-        raise PatternError(f"image {path.name} is too small ({arr.shape[1]}x{arr.shape[0]})")
-    return arr
-
-
-def _smooth(img: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0:
-        return img
-    from scipy.ndimage import gaussian_filter
-
-    sig = (sigma, sigma) + ((0,) if img.ndim == 3 else ())
-    return gaussian_filter(img, sig, mode="nearest")
-
-
-def bilinear(img: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Sample an image (H, W[, C]) at alpha (P, 2): alpha_1 -> right, alpha_2 -> up."""
-    h, w = img.shape[:2]
-    x = np.clip(alpha[:, 0], 0, 1) * (w - 1)
-    y = (1 - np.clip(alpha[:, 1], 0, 1)) * (h - 1)
-    x0, y0 = np.minimum(np.floor(x).astype(int), w - 2), np.minimum(np.floor(y).astype(int), h - 2)
-    fx, fy = x - x0, y - y0
-    if img.ndim == 3:
-        fx, fy = fx[:, None], fy[:, None]
-    top = img[y0, x0] * (1 - fx) + img[y0, x0 + 1] * fx
-    bottom = img[y0 + 1, x0] * (1 - fx) + img[y0 + 1, x0 + 1] * fx
-    return top * (1 - fy) + bottom * fy
-
-
-def image_pattern(path: str | os.PathLike, smooth: float = 0.0, invert: bool = False,
-                  rgb: bool = False, name: str | None = None) -> Pattern:
-    """A 2-D pattern from an image: bright = high loss (``invert`` flips it).
-
-    ``smooth`` is a Gaussian sigma in pixels of the working image (longest side 256).
-    """
-    path = Path(path).expanduser()
-    img = _smooth(_open_image(path, rgb), smooth)
-    if invert:
-        img = 1.0 - img
-    channels = 3 if rgb else 1
-    note = ""
-    if rgb and (str(path) in _GREY_SEEN or np.array_equal(img[..., 0], img[..., 1])
-                and np.array_equal(img[..., 1], img[..., 2])):
-        note = (f"{path.name} is a greyscale image: converted to RGB, so its three channels "
-                "(and the three heads' targets) are equal")
-    return Pattern(name or path.stem, 2, lambda a: bilinear(img, a), channels, str(path),
-                   f"image {path.name} ({img.shape[1]}x{img.shape[0]} working resolution"
-                   f"{', smoothed sigma=%g px' % smooth if smooth else ''})", note)
-
-
-def _check_array(arr: np.ndarray, label: str) -> np.ndarray:
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise PatternError(f"{label}: expected real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if arr.size > MAX_ARRAY_VALUES:
-        raise PatternError(f"{label} has {arr.size} values; the limit is {MAX_ARRAY_VALUES}")
-    if not np.isfinite(arr).all():
-        raise PatternError(f"{label} contains NaN or infinite values")
-    return arr
-
-
-def _normalise(arr: np.ndarray) -> tuple[np.ndarray, str]:
-    lo, hi = float(arr.min()), float(arr.max())
-    if hi - lo < 1e-12:
-        return np.zeros_like(arr), f"constant {lo:g}"
-    return (arr - lo) / (hi - lo), f"values {lo:g}..{hi:g} mapped to [0, 1]"
-
-
-def array_pattern(arr: np.ndarray, z: int, rgb: bool, name: str, source: str,
-                  what: str = "array") -> Pattern:
-    """Multilinear interpolation of a z-D array (axis k = direction k), min-max normalised."""
-    arr = _check_array(np.asarray(arr), f"{what} {name}")
-    channels = 1
-    if rgb:
-        if arr.ndim == z + 1 and arr.shape[0] == 3:
-            arr = np.moveaxis(arr, 0, -1)
-        if arr.ndim == z + 1 and arr.shape[-1] == 3:
-            channels = 3
-        elif arr.ndim == z:
-            arr = np.repeat(arr[..., None], 3, axis=-1)
-            channels = 3
-    want = z + (1 if channels == 3 else 0)
-    if arr.ndim != want:
-        extra = " plus a colour axis of 3" if rgb else ""
-        raise PatternError(f"{what} {name} has rank {arr.ndim} (shape {arr.shape}) but z = {z} "
-                           f"needs rank {z}{extra}: one axis per direction")
-    spatial = arr.shape[:z]
-    if min(spatial) < 2:
-        raise PatternError(f"{what} {name} has shape {arr.shape}: every direction needs at least "
-                           "2 samples")
-    arr, rng_text = _normalise(arr)
-    from scipy.interpolate import RegularGridInterpolator
-
-    axes = [np.linspace(0.0, 1.0, n) for n in spatial]
-    interp = RegularGridInterpolator(axes, arr, method="linear")
-
-    def fn(a):
-        return interp(np.clip(a, 0.0, 1.0))
-    shape = "x".join(map(str, spatial))
-    return Pattern(name, z, fn, channels, source, f"{what} {name} ({shape}, {rng_text}, "
-                   "multilinear between samples)")
-
-
-def _load_values(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise PatternError(f"pattern file {path} does not exist")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise PatternError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-    try:
-        if path.suffix.lower() == ".npy":
-            return np.load(path, allow_pickle=False)
-        text = path.read_text()
-        rows = [r for r in (line.strip() for line in text.splitlines()) if r and not r.startswith("#")]
-        if not rows:
-            raise PatternError(f"{path} holds no values")
-        data = [[float(v) for v in r.replace(";", ",").split(",") if v.strip()] for r in rows]
-    except PatternError:
-        raise
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise PatternError(f"cannot read {path.name} as numbers: {exc}") from exc
-    if len({len(r) for r in data}) != 1:
-        raise PatternError(f"{path.name}: rows have different numbers of values")
-    arr = np.array(data)
-    return arr.ravel() if 1 in arr.shape else arr  # one row or one column: a 1-D curve
-
-
-def image_stack(paths: list[Path], smooth: float, invert: bool, rgb: bool, name: str,
-                source: str) -> Pattern:
-    """z = 3 from images: slice k of the volume (direction 3) is image k."""
-    imgs = [_smooth(_open_image(p, rgb), smooth) for p in paths]
-    return _stack_pattern(imgs, invert, rgb, name, source, f"{len(imgs)} images")
-
-
-def _stack_pattern(imgs: list[np.ndarray], invert: bool, rgb: bool, name: str, source: str,
-                   what: str) -> Pattern:
-    if len(imgs) < 2:
-        raise PatternError(f"{name}: a volume needs at least 2 slices, got {len(imgs)}")
-    shapes = {im.shape for im in imgs}
-    if len(shapes) != 1:
-        raise PatternError(f"{name}: the images differ in size ({sorted(shapes)}); a stack "
-                           "needs equal sizes")
-    vol = np.stack(imgs, axis=-1 if not rgb else 2)  # (H, W, D[, C])
-    if invert:
-        vol = 1.0 - vol
-    vol = np.flip(vol, axis=0)          # row 0 = bottom: alpha_2 up
-    vol = np.swapaxes(vol, 0, 1)        # (W, H, D[, C]): axis k = direction k
-    if vol.size > MAX_ARRAY_VALUES:
-        raise PatternError(f"{name}: the stack has {vol.size} values; limit {MAX_ARRAY_VALUES}")
-    pat = array_pattern(vol, 3, rgb, name, source, "image stack")
-    return dataclasses.replace(pat, description=f"{what} stacked along direction 3 "
-                               f"({vol.shape[0]}x{vol.shape[1]}x{vol.shape[2]})")
-
-
-def _frames(path: Path, rgb: bool, smooth: float) -> list[np.ndarray]:
-    from PIL import Image, ImageSequence
-
-    _open_image(path, rgb)  # size/format checks and a clear error for a bad file
-    out = []
-    with Image.open(path) as im:
-        for frame in ImageSequence.Iterator(im):
-            f = frame.convert("RGB" if rgb else "L")
-            scale = WORK_RESOLUTION / max(f.size)
-            if scale < 1:
-                f = f.resize((max(1, round(f.width * scale)), max(1, round(f.height * scale))))
-            out.append(_smooth(np.asarray(f, dtype=np.float64) / 255.0, smooth))
-    return out
 
 
 def builtin_images() -> dict[str, Path]:
@@ -420,6 +83,8 @@ def parse_options(spec: str) -> tuple[str, dict]:
 
 def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool = False) -> Pattern:
     """Resolve a pattern spec: a function name, a built-in image name or an image path."""
+    if not isinstance(spec, str) or not spec.strip() or len(spec) > MAX_SPEC or "\x00" in spec:
+        raise PatternError(f"pattern spec {str(spec)[:60]!r} is empty, too long or not text")
     name, opts = parse_options(spec)
     if name in PATTERN_FUNCTIONS:
         fn, desc = PATTERN_FUNCTIONS[name](z, opts)
@@ -448,7 +113,7 @@ def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool =
     if suffix in (".npy", ".csv", ".txt"):
         if opts:
             raise PatternError(f"pattern {path.name}: unknown option(s) {sorted(opts)}")
-        return array_pattern(_load_values(path), z, rgb, label, str(path),
+        return array_pattern(load_values(path), z, rgb, label, str(path),
                              "values" if suffix != ".npy" else "array")
     invert = opts.pop("invert", "0") not in ("0", "false", "no")
     if "smooth" in opts:
@@ -482,8 +147,8 @@ def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool =
                        img.channels, img.source, f"row alpha_2 = {r:g} of {img.description}",
                        img.note)
     if z == 3:
-        frames = _frames(path, rgb, sm)
-        return _stack_pattern(frames, invert, rgb, label, str(path), f"{len(frames)} frames of "
+        frames = image_frames(path, rgb, sm)
+        return stack_pattern(frames, invert, rgb, label, str(path), f"{len(frames)} frames of "
                               f"{path.name}")
     if z != 2:
         raise PatternError(f"image {path.name} is a 2-D pattern; z={z} needs a function, a "

@@ -17,12 +17,14 @@ import os
 
 import numpy as np
 
-from losspattern_core.io.bundle import Bundle, load_bundle
 from losspattern_core.data.datasets import Dataset, load_dataset
-from losspattern_core.errors import BundleError
+from losspattern_core.errors import BundleError, ConfigError
+from losspattern_core.io.bundle import Bundle, load_bundle
 from losspattern_core.measure.metrics import fidelity_per_head, transfer_prediction
+from losspattern_core.measure.verify import bundle_split, check_dataset, require_finite_surface
 from losspattern_core.surface import evaluate_points, grid_array, range_points
-from losspattern_core.measure.verify import bundle_split
+
+SPLITS = ("train", "test", "all")
 
 
 def check_compatible(bundle: Bundle, ds: Dataset) -> None:
@@ -32,7 +34,7 @@ def check_compatible(bundle: Bundle, ds: Dataset) -> None:
             f"dataset {ds.name} has {ds.classes} classes but the bundle's network "
             f"({bundle.path}) predicts {bundle.classes}: a surface can only be measured on data "
             f"with the same {bundle.classes} classes")
-    n_in = bundle.model[0].in_features
+    n_in = bundle.n_features
     if ds.n_features != n_in:
         raise BundleError(
             f"dataset {ds.name} has {ds.n_features} features per sample but the bundle's "
@@ -47,14 +49,17 @@ def _same_dataset(bundle: Bundle, spec: str) -> bool:
 def transfer(bundle: Bundle | str | os.PathLike, dataset: str, split: str | None = None,
              device: str = "cpu") -> dict:
     """Measure the surface on ``dataset`` (its ``split``) beside the marginal prediction."""
+    from losspattern_core.config import resolve_device
+
+    device = resolve_device(device)
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}: use train, test or all")
     b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     meta = b.meta
     loss = meta.get("loss", "cross_entropy")
     own = load_dataset(meta["dataset"]["name"])
+    check_dataset(b, own)
     counts_train = np.asarray(meta["dataset"]["label_counts_train"])
-    if np.bincount(own.y[b.train_idx], minlength=own.classes).tolist() != counts_train.tolist():
-        raise BundleError(f"dataset {own.name} here differs from the one the bundle was built "
-                          "on (training label counts differ)")
     same = _same_dataset(b, dataset)
     ds = own if same else load_dataset(dataset)
     check_compatible(b, ds)
@@ -63,19 +68,24 @@ def transfer(bundle: Bundle | str | os.PathLike, dataset: str, split: str | None
         X, y = bundle_split(b, ds, split)
     else:
         X, y = ds.split(split)
+    if not len(y):
+        raise BundleError(f"dataset {ds.name} has no samples in its {split} split")
     grid, z = meta["grid"], len(b.directions)
     alphas = range_points(grid, z, b.alpha_range)
     Xtr, ytr = bundle_split(b, own, "train")
     kw = dict(classes=b.classes, heads=b.heads, loss=loss, device=device)
     train_total, per_class = evaluate_points(b.model, b.directions, Xtr, ytr, alphas, **kw)
     new_total, _ = evaluate_points(b.model, b.directions, X, y, alphas, **kw)
+    for what, arr in (("its training split", train_total), (f"{ds.name} {split}", new_total)):
+        require_finite_surface(arr, f"{b.path} on {what}")
     counts_new = np.bincount(y, minlength=b.classes)
     pred = transfer_prediction(per_class, counts_train, counts_new)      # (P, heads)
     gap = new_total - train_total
-    span = meta["pattern"]["loss_high"] - meta["pattern"]["loss_low"]
+    pattern = meta.get("pattern")
+    span = pattern["loss_high"] - pattern["loss_low"] if pattern else 1.0
     new_surface = grid_array(new_total, grid, z)
     pi, pi_new = counts_train / counts_train.sum(), counts_new / counts_new.sum()
-    theorem = int(meta.get("theorem", 1))
+    theorem = meta.get("theorem") or {"theorem1": 1, "theorem2": 2}.get(meta.get("method"), 0)
     return {
         "bundle": str(b.path), "theorem": theorem,
         "from": {"dataset": meta["dataset"]["name"], "split": "train",
@@ -88,11 +98,17 @@ def transfer(bundle: Bundle | str | os.PathLike, dataset: str, split: str | None
         "max_abs_predicted_gap": float(np.abs(pred).max()),
         "max_abs_gap_minus_prediction": float(np.abs(gap - pred).max()),
         "prediction_applies": theorem == 1,
-        "train_fidelity": fidelity_per_head(b.surfaces["train"], b.target, span, b.heads),
-        "new_fidelity": fidelity_per_head(new_surface, b.target, span, b.heads),
+        "train_fidelity": _fidelity(b.surfaces["train"], b.target, span, b.heads),
+        "new_fidelity": _fidelity(new_surface, b.target, span, b.heads),
         "_surface": new_surface, "_gap": grid_array(gap, grid, z),
         "_predicted": grid_array(pred, grid, z),
     }
+
+
+def _fidelity(surface: np.ndarray, target: np.ndarray | None, span: float, heads: int) -> dict:
+    if target is None:  # an explored landscape has no target
+        return {"psnr_db": float("nan"), "nrmse": float("nan"), "max_error": float("nan")}
+    return fidelity_per_head(surface, target, span, heads)
 
 
 def transfer_lines(rep: dict) -> list[str]:

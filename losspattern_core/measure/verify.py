@@ -1,34 +1,73 @@
-"""Re-measure a bundle from scratch on its dataset, independently of the stored surfaces."""
+"""Re-measure a bundle from scratch on its dataset, independently of the stored surfaces.
+
+A bundle verifies only when every fresh value is finite and within the tolerance of the
+stored one: comparisons are written so that NaN fails them (``not diff <= tol``).
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from losspattern_core.io.bundle import Bundle
 from losspattern_core.data.datasets import Dataset, load_dataset
-from losspattern_core.errors import BundleError
+from losspattern_core.errors import BundleError, ConfigError
+from losspattern_core.io.bundle import Bundle
 from losspattern_core.measure.metrics import fidelity_per_head
 from losspattern_core.surface import evaluate_points, grid_array, naive_surface, range_points
 
+NAIVE_AGREEMENT = 1e-3  # naive per-point loop vs exact evaluator, in loss units
+
 
 def bundle_split(bundle: Bundle, dataset: Dataset, split: str):
+    """The bundle's samples of ``split`` from ``dataset``, indices checked against it."""
     idx = bundle.train_idx if split == "train" else bundle.test_idx
     if len(idx) and (idx.min() < 0 or idx.max() >= len(dataset.y)):
-        raise BundleError(f"{bundle.path / 'split.npz'}: indices outside dataset "
-                          f"{dataset.name} ({len(dataset.y)} samples)")
+        raise BundleError(f"{bundle.path / 'split.npz'}: {split} indices reach {idx.max()}, "
+                          f"outside dataset {dataset.name} ({len(dataset.y)} samples)")
     return dataset.X[idx], dataset.y[idx]
+
+
+def check_dataset(bundle: Bundle, ds: Dataset) -> None:
+    """The dataset here must be the one the bundle was measured on (classes, features,
+    training label counts)."""
+    if ds.classes != bundle.classes:
+        raise BundleError(f"dataset {ds.name} has {ds.classes} classes; the bundle's network "
+                          f"predicts {bundle.classes}")
+    if ds.n_features != bundle.n_features:
+        raise BundleError(f"dataset {ds.name} has {ds.n_features} features; the bundle's "
+                          f"network takes {bundle.n_features}")
+    _, y = bundle_split(bundle, ds, "train")
+    counts = np.bincount(y, minlength=ds.classes).tolist()
+    if counts != bundle.meta["dataset"]["label_counts_train"]:
+        raise BundleError(f"dataset {ds.name} here differs from the one the bundle was built on "
+                          "(training label counts differ)")
+
+
+def check_tolerance(tolerance: float) -> float:
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance)
+            and 0 <= tolerance <= 1e6):
+        raise ConfigError(f"tolerance {tolerance!r} must be a finite number in [0, 1e6]")
+    return float(tolerance)
+
+
+def require_finite_surface(arr: np.ndarray, what: str) -> np.ndarray:
+    if not np.isfinite(arr).all():
+        raise BundleError(f"{what}: the re-measured surface holds non-finite values "
+                          f"({int((~np.isfinite(arr)).sum())} of {arr.size}): the network "
+                          "overflows on this grid")
+    return arr
 
 
 def remeasure(bundle: Bundle, dataset: Dataset | None = None, splits=("train", "test"),
               device: str = "cpu") -> dict[str, np.ndarray]:
+    """Fresh surfaces of ``splits`` on the bundle's grid (exact evaluator, every sample)."""
+    from losspattern_core.config import resolve_device
+
+    device = resolve_device(device)
     meta = bundle.meta
     ds = dataset or load_dataset(meta["dataset"]["name"])
-    if ds.classes != bundle.classes:
-        raise BundleError(f"dataset {ds.name} has {ds.classes} classes; the bundle's network "
-                          f"has {bundle.classes}")
-    if ds.n_features != bundle.model[0].in_features:
-        raise BundleError(f"dataset {ds.name} has {ds.n_features} features; the bundle's "
-                          f"network takes {bundle.model[0].in_features}")
+    check_dataset(bundle, ds)
     grid, z = meta["grid"], len(bundle.directions)
     alphas = range_points(grid, z, bundle.alpha_range)
     out = {}
@@ -37,24 +76,27 @@ def remeasure(bundle: Bundle, dataset: Dataset | None = None, splits=("train", "
         total, _ = evaluate_points(bundle.model, bundle.directions, X, y, alphas,
                                    classes=bundle.classes, heads=bundle.heads,
                                    loss=meta.get("loss", "cross_entropy"), device=device)
-        out[split] = grid_array(total, grid, z)
+        out[split] = require_finite_surface(grid_array(total, grid, z),
+                                            f"{bundle.path} ({split})")
     return out
 
 
-def verify(bundle: Bundle, device: str = "cpu", spot_points: int = 8) -> dict:
-    """Fresh surfaces vs the stored ones and vs the target, plus a naive-loop spot check."""
+def verify(bundle: Bundle, device: str = "cpu", spot_points: int = 8,
+           tolerance: float = 1e-4) -> dict:
+    """Fresh surfaces vs the stored ones and vs the target, plus a naive-loop spot check.
+
+    ``report["ok"]`` is True only when every difference is a finite number <= ``tolerance``.
+    """
+    tolerance = check_tolerance(tolerance)
     meta = bundle.meta
     ds = load_dataset(meta["dataset"]["name"])
-    counts = ds.y[bundle.train_idx].tolist()
-    if np.bincount(counts, minlength=ds.classes).tolist() != meta["dataset"]["label_counts_train"]:
-        raise BundleError(f"dataset {ds.name} here differs from the one the bundle was built on "
-                          "(training label counts differ)")
     fresh = remeasure(bundle, ds, device=device)
-    span = meta["pattern"]["loss_high"] - meta["pattern"]["loss_low"]
     report = {"max_abs_diff_vs_stored": {s: float(np.abs(fresh[s] - bundle.surfaces[s]).max())
                                          for s in fresh}}
-    for s in fresh:
-        report[s] = fidelity_per_head(fresh[s], bundle.target, span, bundle.heads)
+    if bundle.target is not None and "pattern" in meta:
+        span = meta["pattern"]["loss_high"] - meta["pattern"]["loss_low"]
+        for s in fresh:
+            report[s] = fidelity_per_head(fresh[s], bundle.target, span, bundle.heads)
     grid, z = meta["grid"], len(bundle.directions)
     alphas = range_points(grid, z, bundle.alpha_range)
     pick = np.random.default_rng(0).choice(len(alphas), min(spot_points, len(alphas)), False)
@@ -62,7 +104,15 @@ def verify(bundle: Bundle, device: str = "cpu", spot_points: int = 8) -> dict:
     naive = naive_surface(bundle.model, bundle.directions, X, y, alphas[pick],
                           classes=bundle.classes, heads=bundle.heads,
                           loss=meta.get("loss", "cross_entropy"))
-    flat = fresh["train"].reshape((bundle.heads, -1)) if bundle.heads > 1 else fresh["train"].reshape(1, -1)
+    flat = fresh["train"].reshape(bundle.heads, -1)
     report["naive_spot_check_max_abs_diff"] = float(np.abs(naive.T - flat[:, pick]).max())
+    diffs = list(report["max_abs_diff_vs_stored"].values())
+    report["worst"] = max(diffs, key=lambda d: math.inf if math.isnan(d) else d)
+    report["tolerance"] = tolerance
+    # NaN compares False, so a NaN anywhere is never ok; the naive loop must agree with the
+    # exact evaluator to float32 rounding whatever the tolerance
+    report["ok"] = (all(d <= tolerance for d in diffs)
+                    and report["naive_spot_check_max_abs_diff"] <= NAIVE_AGREEMENT)
+    report["checksums"] = bundle.checksums
     report["fresh"] = fresh
     return report

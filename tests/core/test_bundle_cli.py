@@ -48,8 +48,20 @@ def test_existing_out_is_not_overwritten(tiny_t1, tmp_path):
     with pytest.raises(LossPatternError, match="already exists"):
         save_bundle(tmp_path / "b", con, m, metrics)
     assert (tmp_path / "b" / "keep.txt").read_text() == "mine"
-    save_bundle(tmp_path / "b", con, m, metrics, overwrite=True)
-    assert not (tmp_path / "b" / "keep.txt").exists()
+    # --overwrite replaces bundles only: never a folder of other files, never a plain file
+    with pytest.raises(LossPatternError, match="not a bundle"):
+        save_bundle(tmp_path / "b", con, m, metrics, overwrite=True)
+    assert (tmp_path / "b" / "keep.txt").read_text() == "mine"
+    (tmp_path / "afile").write_text("plain")
+    with pytest.raises(LossPatternError, match="not a folder"):
+        save_bundle(tmp_path / "afile", con, m, metrics, overwrite=True)
+    assert (tmp_path / "afile").read_text() == "plain"
+    save_bundle(tmp_path / "c", con, m, metrics)
+    (tmp_path / "c" / "extra.txt").write_text("old")
+    save_bundle(tmp_path / "c", con, m, metrics, overwrite=True)
+    assert not (tmp_path / "c" / "extra.txt").exists()
+    load_bundle(tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "b", "c"]  # nothing stray
 
 
 def test_unwritable_out(tiny_t1, tmp_path):
@@ -73,18 +85,51 @@ def _corrupt(tmp_path, tiny_t1, edit):
     return out
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda p: (p / "weights.safetensors").unlink(), "missing weights"),
-    (lambda p: (p / "construction.json").write_text("{not json"), "not valid JSON"),
-    (lambda p: (p / "weights.safetensors").write_bytes(b"garbage"), "unreadable"),
-    (lambda p: (p / "target.npy").write_bytes(b"\x93NUMPY garbage"), "target.npy"),
-    (lambda p: np.save(p / "surface_train.npy", np.zeros((3, 3))), "shape"),
-    (lambda p: np.save(p / "target.npy", np.array([{"a": 1}], dtype=object)), "target.npy"),
-])
-def test_malformed_bundles_are_named(tmp_path, tiny_t1, edit, match):
+def _drop_checksums(p):
+    meta = json.loads((p / "construction.json").read_text())
+    del meta["checksums"]
+    (p / "construction.json").write_text(json.dumps(meta))
+
+
+EDITS = [
+    (lambda p: (p / "weights.safetensors").unlink(), "weights.safetensors: missing", None),
+    (lambda p: (p / "construction.json").write_text("{not json"), "not valid JSON",
+     "not valid JSON"),
+    (lambda p: (p / "weights.safetensors").write_bytes(b"garbage"), "unreadable", "changed"),
+    (lambda p: (p / "target.npy").write_bytes(b"\x93NUMPY garbage"), "target.npy",
+     "target.npy: changed"),
+    (lambda p: np.save(p / "surface_train.npy", np.zeros((3, 3))), "shape", "changed"),
+    (lambda p: np.save(p / "target.npy", np.array([{"a": 1}], dtype=object)), "target.npy",
+     "target.npy: changed"),
+]
+
+
+@pytest.mark.parametrize("edit, match, with_checksums", EDITS)
+def test_malformed_bundles_are_named(tmp_path, tiny_t1, edit, match, with_checksums):
+    """With checksums recorded, a changed file is named as changed; without them (an old
+    bundle), the parser still names the file and its problem."""
     out = _corrupt(tmp_path, tiny_t1, edit)
+    if with_checksums is not None:
+        with pytest.raises(BundleError, match=with_checksums):
+            load_bundle(out)
+    if (out / "construction.json").read_text().startswith("{not"):
+        return
+    _drop_checksums(out)
     with pytest.raises(BundleError, match=match):
         load_bundle(out)
+
+
+def test_checksums_recorded_and_old_bundles_load(tmp_path, tiny_t1):
+    out = _corrupt(tmp_path, tiny_t1, lambda p: None)
+    meta = json.loads((out / "construction.json").read_text())
+    names = {p.name for p in out.iterdir()} - {"construction.json"}
+    assert set(meta["checksums"]) == names
+    assert "checksums match for" in load_bundle(out).checksums
+    (out / "README.txt").write_text("edited")
+    with pytest.raises(BundleError, match="README.txt: changed"):
+        load_bundle(out)
+    _drop_checksums(out)
+    assert load_bundle(out).checksums.startswith("no checksums recorded")
 
 
 def test_newer_format_is_refused(tmp_path, tiny_t1):
@@ -129,7 +174,7 @@ def test_cli_lists(capsys):
 
 
 def test_ctrl_c_leaves_no_bundle(tmp_path, monkeypatch, capsys):
-    import losspattern_core.construct.common as common
+    import losspattern_core.constructions.common as common
     real = common.regression
 
     def interrupted(*a, **k):
@@ -139,7 +184,7 @@ def test_ctrl_c_leaves_no_bundle(tmp_path, monkeypatch, capsys):
                 raise KeyboardInterrupt
             yield frame
     monkeypatch.setattr(common, "regression", interrupted)
-    import losspattern_core.construct.theorem1 as t1
+    import losspattern_core.constructions.theorem1 as t1
     monkeypatch.setattr(t1, "regression", interrupted)
     rc = main(["construct", "--steps", "50", "--width", "8", "--grid", "6",
                "--out", str(tmp_path / "x"), "--quiet"])

@@ -6,7 +6,7 @@ import pytest
 from losspattern_core.io.bundle import save_bundle
 from losspattern_core.cli import main
 from losspattern_core.config import ConstructionConfig, validate
-from losspattern_core.construct import construct, drive
+from losspattern_core.constructions import construct, drive
 from losspattern_core.errors import BundleError
 from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 from losspattern_core.measure.transfer import transfer

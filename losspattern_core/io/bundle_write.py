@@ -1,0 +1,207 @@
+"""Writing construction bundles (bundle-format.md): every file into a temporary sibling folder,
+the SHA-256 of each recorded in construction.json (written last), then one rename, so the
+bundle appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from losspattern_core.errors import LossPatternError
+from losspattern_core.io.atomic import commit_folder, remove_quietly, temporary_folder
+
+FORMAT = "losspattern.construction"
+VERSION = 1  # written; construction_schema.READ_VERSIONS are read
+FILES = ("construction.json", "weights.safetensors", "split.npz", "target.npy",
+         "surface_train.npy", "surface_test.npy", "metrics.json", "README.txt")
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = version("losspattern")
+    except PackageNotFoundError:  # running from a source tree
+        pkg = "source"
+    return {"torch": torch.__version__, "numpy": np.__version__, "losspattern": pkg}
+
+
+def construction_json(con) -> dict:
+    r, cfg = con.resolved, con.config
+    ds = r.dataset
+    return {
+        "format": f"{FORMAT}/{VERSION}",
+        "theorem": cfg.theorem,
+        "z": cfg.z,
+        "network": {"layers": con.layers},
+        "heads": con.heads,
+        "classes": ds.classes,
+        "loss": cfg.loss,
+        "directions": [d.to_json() for d in con.directions],
+        "alpha_range": [list(map(float, a)) for a in con.alpha_range],
+        "grid": cfg.grid,
+        "pattern": {"source": r.pattern.source, "name": r.pattern.name,
+                    "description": r.pattern.description,
+                    "loss_low": r.loss_range.low, "loss_high": r.loss_range.high},
+        "dataset": {"name": cfg.dataset, "features": ds.features,
+                    "n_train": int(len(ds.train_idx)), "n_test": int(len(ds.test_idx)),
+                    "label_counts_train": ds.label_counts("train").tolist(),
+                    "label_counts_test": ds.label_counts("test").tolist()},
+        "seed": cfg.seed,
+        "device": cfg.device,
+        "config": cfg.to_json(),
+        "versions": _versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _dataset_lines(meta: dict) -> list[str]:
+    name, feats = meta["dataset"]["name"], meta["dataset"]["features"]
+    if name == "digits":
+        return ["from sklearn.datasets import load_digits      # dataset: digits, canonical order",
+                "d = load_digits(); X, Y = d.data * %r, d.target" % feats["scale"]]
+    if feats.get("source", "").startswith("/") and feats.get("flatten") and "scale" in feats:
+        return ["import gzip; r = lambda f, o: np.frombuffer(gzip.open(%r + f).read(), np.uint8, offset=o)"
+                % (feats["source"].rstrip("/") + "/"),
+                "X = np.concatenate([r('/train-images-idx3-ubyte.gz', 16), r('/t10k-images-idx3-ubyte.gz', 16)]).reshape(-1, 784) / 255.0",
+                "Y = np.concatenate([r('/train-labels-idx1-ubyte.gz', 8), r('/t10k-labels-idx1-ubyte.gz', 8)])"]
+    return [f"X, Y = ...  # load dataset {name!r} in its canonical order, features {feats}"]
+
+
+def readme_text(meta: dict) -> str:
+    script = [
+        "import json, numpy as np, torch",
+        "from safetensors.torch import load_file",
+        "c = json.load(open('construction.json'))",
+        "class Sin(torch.nn.Module):",
+        "    def __init__(s, w0): super().__init__(); s.w0 = w0",
+        "    def forward(s, x): return torch.sin(s.w0 * x)",
+        "act = lambda l: Sin(l['w0']) if l['name'] == 'sin' else {'relu': torch.nn.ReLU, 'tanh': torch.nn.Tanh, 'gelu': torch.nn.GELU}[l['name']]()",
+        "net = torch.nn.Sequential(*[torch.nn.Linear(l['in'], l['out']) if l['type'] == 'linear' else act(l) for l in c['network']['layers']])",
+        "net.load_state_dict(load_file('weights.safetensors'))",
+        *_dataset_lines(meta),
+        "idx = np.load('split.npz')['train_idx']",
+        "X, y = torch.tensor(X[idx], dtype=torch.float32), torch.tensor(Y[idx], dtype=torch.long)",
+        "def loss_at(alpha):  # one coefficient per direction",
+        "    p = {k: v.clone() for k, v in net.state_dict().items()}",
+        "    for a, d in zip(alpha, c['directions']): p[d['param']].view(-1)[d['index']] += a * d['scale']",
+        "    out = torch.func.functional_call(net, p, (X,)).view(len(y), c['heads'], c['classes'])",
+        "    if c['loss'] == 'mse': return [((out[:, h] - torch.nn.functional.one_hot(y, c['classes'])) ** 2).sum(1).mean().item() for h in range(c['heads'])]",
+        "    return [torch.nn.functional.cross_entropy(out[:, h], y).item() for h in range(c['heads'])]",
+        "G, S = c['grid'], np.load('surface_train.npy')",
+        "ij = [G // 3] * len(c['directions'])  # any grid point; or call loss_at with any alpha",
+        "alpha = [lo + (hi - lo) * i / (G - 1) for (lo, hi), i in zip(c['alpha_range'], ij)]",
+        "print('recomputed', loss_at(alpha), 'stored', S[(Ellipsis, *ij)].ravel().tolist())",
+    ]
+    return (
+        f"LossPattern construction bundle (Theorem {meta['theorem']}, z = {meta['z']}).\n\n"
+        f"theta_0 is weights.safetensors, the state_dict of the torch.nn.Sequential listed in\n"
+        f"construction.json; direction i adds alpha_i * scale to one scalar of the parameter it\n"
+        f"names. target.npy is the pattern T in loss units on the {meta['grid']}^z grid;\n"
+        f"surface_train.npy / surface_test.npy are the network's measured mean loss over every\n"
+        f"sample of the split (split.npz), on the same grid. metrics.json compares them.\n\n"
+        f"Verify with plain PyTorch (run in this folder; prints the recomputed and stored loss):\n\n"
+        + "\n".join(script) + "\n\nOr: losspattern verify <this folder>\n")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def finite_json(value):
+    """A copy of ``value`` with non-finite floats as null (JSON has no NaN; a bundle holds
+    no non-finite value)."""
+    if isinstance(value, dict):
+        return {str(k): finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return finite_json(value.tolist())
+    return value
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse a destination that must not be written: existing (without ``overwrite``), a
+    file or a folder that is not a bundle (``overwrite`` replaces bundles only)."""
+    if not str(out) or not out.name:
+        raise LossPatternError(f"the output folder name {str(out)!r} is empty")
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise LossPatternError(f"{out} exists and is not a folder: a bundle is never written "
+                               "over a file or a link")
+    if out.exists():
+        if not overwrite:
+            raise LossPatternError(f"{out} already exists: choose another --out or pass "
+                                   "--overwrite")
+        if any(out.iterdir()) and not (out / "construction.json").is_file():
+            raise LossPatternError(f"{out} is a folder but not a bundle (no construction.json): "
+                                   "--overwrite only replaces a bundle")
+    parent = out.parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise LossPatternError(f"cannot create folder {parent}: {exc.strerror}") from exc
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise LossPatternError(f"cannot write to {parent}: not a writable folder")
+
+
+def save_bundle(out: str | os.PathLike, con, measurement, metrics: dict,
+                overwrite: bool = False, extras: Callable[[Path], None] | None = None,
+                on_commit: Callable[[Path], None] | None = None) -> Path:
+    """Write the bundle atomically (temporary sibling folder, then rename).
+
+    ``extras(tmp)`` may add files (the CLI's figure.png) before metrics.json is written, and
+    may update ``metrics``; every file's SHA-256 goes into construction.json. ``on_commit``
+    is called once the bundle is in place, before a held Ctrl+C is delivered.
+    """
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    check_out(out, overwrite)
+    meta = construction_json(con)
+    for name, value in (("surface_train", measurement.surfaces["train"]),
+                        ("surface_test", measurement.surfaces["test"]), ("target", con.target)):
+        if not np.isfinite(value).all():
+            raise LossPatternError(f"refusing to write {name}.npy: it holds non-finite values")
+    tmp = temporary_folder(out)
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in con.model.state_dict().items()}
+        save_file(state, str(tmp / "weights.safetensors"))
+        ds = con.resolved.dataset
+        np.savez(tmp / "split.npz", train_idx=ds.train_idx.astype(np.int64),
+                 test_idx=ds.test_idx.astype(np.int64))
+        np.save(tmp / "target.npy", con.target)
+        for split in ("train", "test"):
+            np.save(tmp / f"surface_{split}.npy", measurement.surfaces[split])
+        (tmp / "README.txt").write_text(readme_text(meta))
+        if extras is not None:
+            extras(tmp)
+        (tmp / "metrics.json").write_text(json.dumps(finite_json(metrics), indent=2,
+                                                     allow_nan=False))
+        meta["checksums"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())
+                             if p.is_file() and p.name != "construction.json"}
+        (tmp / "construction.json").write_text(json.dumps(meta, indent=2, allow_nan=False))
+        commit_folder(tmp, out, on_commit)
+    except BaseException as exc:
+        remove_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise LossPatternError(f"could not write the bundle to {out}: {exc}") from exc
+        raise
+    return out
