@@ -18,6 +18,7 @@ show its progress and cancel it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Generator
@@ -31,7 +32,7 @@ from torch import nn
 from losspattern_core.data.datasets import Dataset
 from losspattern_core.errors import ConstructionError
 from losspattern_core.frames import Frame
-from losspattern_core.networks import NetworkSpec, build_mlp
+from losspattern_core.networks import NetworkSpec, as_input, build_network
 
 STEPS = 1500          # ordinary-training steps (Adam, one-cycle schedule)
 LR = 1e-3             # 3e-3 left sine nets on Fashion-MNIST at chance (loss 2.303); 1e-3: 90%
@@ -147,22 +148,21 @@ def fit_classifier(forward: Callable[[torch.Tensor], torch.Tensor], params: list
 def train_ordinary(dataset: Dataset, network: NetworkSpec, *, steps: int | None = None,
                    lr: float | None = None, batch: int | None = None, seed: int = 0,
                    device: str = "cpu") -> Generator[Frame, None, BaselineResult]:
-    """Train a fresh network of ``network``'s architecture (one head) normally."""
+    """Train a fresh network of ``network``'s architecture (any family, one head) normally."""
     steps, lr, batch = steps or STEPS, lr or LR, batch or BATCH
-    spec = NetworkSpec(network.in_features, network.classes, network.depth, network.width,
-                       network.activation, 1, network.first_width, network.sine_w0,
-                       network.siren_first)
-    model = build_mlp(spec, seed=seed)
-    init_for_inputs(model, spec)
+    spec = dataclasses.replace(network, heads=1)
+    model = build_network(spec, seed=seed)
+    if spec.family == "mlp":
+        init_for_inputs(model, spec)
     model = model.to(device)
     X, y = (torch.as_tensor(np.asarray(a), device=device) for a in dataset.split("train"))
-    X, y = X.float(), y.long()
+    X, y = as_input(X.float(), spec), y.long()
     fit = yield from fit_classifier(model, list(model.parameters()), X, y, steps=steps, lr=lr,
                                     batch=batch, seed=seed, phase="baseline")
     model.eval()
     train_loss, train_acc = fit["history"][-1][1:]
     Xt, yt = (torch.as_tensor(np.asarray(a), device=device) for a in dataset.split("test"))
-    test_loss, test_acc = evaluate(model, Xt.float(), yt.long())
+    test_loss, test_acc = evaluate(model, as_input(Xt.float(), spec), yt.long())
     return BaselineResult(train_loss, train_acc, test_loss, test_acc, steps, fit["wall_s"],
                           fit["steps_to_converge"], fit["time_to_converge_s"], lr, batch,
                           fit["history"], model)

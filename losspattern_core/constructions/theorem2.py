@@ -39,20 +39,23 @@ from torch import nn
 
 import losspattern_core.training as baseline
 from losspattern_core.config import Resolved
-from losspattern_core.data.patterns import LossRange
 from losspattern_core.errors import ConfigError, ConstructionError
 from losspattern_core.networks import build_mlp
-from losspattern_core.surface import grid_array, outputs_at, range_points
+from losspattern_core.surface import outputs_at
 
-from .common import Construction, Frame, first_layer_bias_directions, regression, target_grid
+from . import theorem2_channels
+from . import theorem2_shared as shared
+from .common import Construction, Frame, first_layer_bias_directions, regression
+from .theorem2_shared import (
+    loss_and_accuracy,
+    refuse_unsupported,
+    regression_loss,
+    run_figures,
+    shift_target,
+    train_surface_exact,
+)
 
 X_SHARE = 0.25            # share of the hidden units of layers 2..depth given to the x block
-SAMPLES_PER_STEP = 64     # training samples whose mean loss is regressed at each alpha
-STAR_WEIGHT = 1.0         # weight of alpha* (target: the best loss) beside the batch's mean
-CLASSIFIER_STEPS = baseline.STEPS
-CLASSIFIER_LR = baseline.LR
-CLASSIFIER_BATCH = baseline.BATCH
-SNAPSHOT_CHUNK = 2**22    # floats per chunk of (alphas x samples) in snapshots
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,65 +162,28 @@ def build_network(resolved: Resolved, b: Blocks) -> nn.Sequential:
     return model.to(cfg.device)
 
 
-def mean_loss_grid(logits_c: torch.Tensor, y: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """mean_i CE(c_i + g_a, y_i) for every row a of g: (A, K) -> (A,), in float64.
-
-    sum_k exp(c_ik + g_ak) factorises into a matrix product of exp(c) and exp(g) (each shifted
-    by its row maximum), so the (A, N, K) tensor of logits is never formed.
-    """
-    c, g = logits_c.double(), g.double()
-    cm = c.max(1, keepdim=True).values
-    gm = g.max(1, keepdim=True).values
-    lse = (torch.exp(g - gm) @ torch.exp(c - cm).T).log() + gm + cm.T   # (A, N)
-    picked = c.gather(1, y.view(-1, 1)).squeeze(1)
-    return (lse - picked - g[:, y]).mean(1)
-
-
-def train_surface_exact(paths: _Paths, logits_c: torch.Tensor, y: torch.Tensor, grid: int,
-                        z: int) -> np.ndarray:
-    """The network's mean loss over every training sample on the G^z grid.
-
-    Exact for this network: its logits are c(x) + g(alpha) (the off-diagonal blocks are zero),
-    so c is computed once per sample and g once per grid point.
-    """
-    alphas = torch.as_tensor(range_points(grid, z), dtype=torch.float32, device=logits_c.device)
-    step = max(1, SNAPSHOT_CHUNK // max(1, len(logits_c)))
-    out = []
-    with torch.no_grad():
-        for s in range(0, len(alphas), step):
-            g = paths.pattern(alphas[s:s + step])
-            out.append(mean_loss_grid(logits_c, y, g))
-    total = torch.cat(out).cpu().numpy()[:, None]
-    return grid_array(total, grid, z)
-
-
-def _accuracy_at(model, directions, X, y, alpha) -> tuple[float, float]:
-    """Loss and accuracy at ``alpha`` over every sample, on the model's own device."""
-    out = outputs_at(model, directions, X, alpha).double().cpu()
-    yt = torch.as_tensor(np.asarray(y))
-    return float(F.cross_entropy(out, yt)), float((out.argmax(1) == yt).double().mean())
-
-
 def construct(resolved: Resolved, run_baseline: bool = True,
               ) -> Generator[Frame, None, Construction]:
+    """Theorem 2 on any family: MLPs with the unit blocks above, conv families with channel
+    blocks (``theorem2_channels``). ``run_baseline`` trains an ordinary network beside it."""
+    refuse_unsupported(resolved)
+    if resolved.network.family != "mlp":
+        return (yield from theorem2_channels.construct(resolved, run_baseline))
+    return (yield from _construct_mlp(resolved, run_baseline))
+
+
+def _construct_mlp(resolved: Resolved, run_baseline: bool,
+                   ) -> Generator[Frame, None, Construction]:
     cfg = resolved.config
-    if resolved.heads != 1:
-        raise ConfigError("Theorem 2 with --rgb is not supported: three heads would need three "
-                          "minima at one alpha*. Use Theorem 1 for colour images.")
-    if cfg.loss != "cross_entropy":
-        raise ConfigError("Theorem 2 is built for cross_entropy (its fit at alpha* is a "
-                          "classifier); use --loss cross_entropy")
     z, device = cfg.z, cfg.device
     b = blocks_for(resolved)
     ds = resolved.dataset
     X, y = (torch.as_tensor(np.asarray(a), device=device) for a in ds.split("train"))
     X, y = X.float(), y.long()
-
     base = None
     if run_baseline:
         base = yield from baseline.train_ordinary(ds, resolved.network, seed=cfg.seed,
                                                   device=device)
-
     model = build_network(resolved, b)
     paths = _Paths(model, b)
     lins = paths.lins
@@ -227,75 +193,32 @@ def construct(resolved: Resolved, run_baseline: bool = True,
     cls_params = [lins[0].weight, lins[0].bias, *(p for lin in lins[1:] for p in
                                                   (lin.weight, lin.bias))]
     fit = yield from baseline.fit_classifier(
-        paths.classifier, cls_params, X, y, steps=CLASSIFIER_STEPS, lr=CLASSIFIER_LR,
-        batch=CLASSIFIER_BATCH, seed=cfg.seed, phase="classifier")
+        paths.classifier, cls_params, X, y, steps=shared.CLASSIFIER_STEPS, lr=shared.CLASSIFIER_LR,
+        batch=shared.CLASSIFIER_BATCH, seed=cfg.seed, phase="classifier")
     with torch.no_grad():
         logits_c = paths.classifier(X).detach()
         best = float(F.cross_entropy(logits_c.double(), y))
 
     # 2. the pattern: T shifted so that its minimum on the grid is the loss just reached
-    tgrid = target_grid(resolved)
-    shift = best - float(tgrid.min())
-    lr = resolved.loss_range
-    shifted = dataclasses.replace(resolved, loss_range=LossRange(lr.low + shift, lr.high + shift))
-    star_index = np.unravel_index(int(np.argmin(tgrid)), tgrid.shape)
-    alpha_star = [i / (cfg.grid - 1) for i in star_index]
-    a_star = torch.tensor([alpha_star], dtype=torch.float32, device=device)
-    span = lr.span
-    n_sub = min(SAMPLES_PER_STEP, len(y))
-
-    def loss_fn(rng: np.random.Generator) -> torch.Tensor:
-        alpha = rng.random((cfg.batch, z))
-        vals = resolved.pattern.evaluate(alpha)
-        target = np.maximum(lr.apply(vals) + shift, best)
-        a = torch.cat([torch.as_tensor(alpha, dtype=torch.float32, device=device), a_star])
-        t = torch.as_tensor(np.append(target, best), dtype=torch.float64, device=device)
-        idx = torch.as_tensor(rng.choice(len(y), n_sub, replace=False), device=device)
-        err = ((mean_loss_grid(logits_c[idx], y[idx], paths.pattern(a)) - t) / span) ** 2
-        return err[:-1].mean() + STAR_WEIGHT * err[-1]
-
+    st = shift_target(resolved, best)
+    loss_fn, n_sub = regression_loss(resolved, st, logits_c, y, paths.pattern)
     pat_params = [lins[1].weight, lins[1].bias, *(p for lin in lins[2:] for p in
                                                   (lin.weight, lin.bias))]
-    snap = lambda: train_surface_exact(paths, logits_c, y, cfg.grid, z)  # noqa: E731
-    timings = yield from regression(shifted, pat_params, loss_fn, snap)
+    snap = lambda: train_surface_exact(paths.pattern, logits_c, y, cfg.grid, z)  # noqa: E731
+    timings = yield from regression(st.resolved, pat_params, loss_fn, snap)
     model.eval()
     check_zero_blocks(model, b)
     if bool(lins[0].bias[:z].any()):
         raise ConstructionError("Theorem 2's pattern-unit biases moved during training")
 
     # at alpha*: the fit to the data, on both splits, measured on every sample
-    tr_loss, tr_acc = _accuracy_at(model, directions, *ds.split("train"), alpha_star)
-    te_loss, te_acc = _accuracy_at(model, directions, *ds.split("test"), alpha_star)
-    timings.update({"classifier_s": fit["wall_s"], "classifier_steps": fit["steps"],
-                    "construction_s": fit["wall_s"] + timings["regression_s"],
-                    "construction_steps": fit["steps"] + timings["steps"]})
-    extras = {"theorem2": {
-        "alpha_star": alpha_star,
-        "best_loss": best,
-        "best_loss_note": "training loss the classifier phase reached (alpha block off); the "
-                          "pattern is shifted so that its minimum on the grid equals it",
-        "shift": shift,
-        "target_range": [shifted.loss_range.low, shifted.loss_range.high],
-        "at_alpha_star": {"train_loss": tr_loss, "train_accuracy": tr_acc,
-                          "test_loss": te_loss, "test_accuracy": te_acc},
-        "zero_first_layer_rows": list(range(z)),
-        "blocks": {"pattern_units_layer1": z, "x_units_layer1": b.first - z,
-                   "pattern_block": b.alpha, "x_block": b.x},
-        "classifier": {k: v for k, v in fit.items() if k != "history"},
-        "samples_per_step": n_sub,
-    }}
-    if base is not None:
-        bj = base.to_json()
-        extras["baseline"] = bj
-        extras["theorem2"]["vs_baseline"] = {
-            "train_loss_gap": tr_loss - bj["train_loss"],
-            "train_accuracy_gap": tr_acc - bj["train_accuracy"],
-            "test_accuracy_gap": te_acc - bj["test_accuracy"],
-        }
-        extras["ease"] = {"construction_s": timings["construction_s"],
-                          "construction_steps": timings["construction_steps"],
-                          "ordinary_training_s": bj["wall_s"],
-                          "ordinary_training_steps": bj["steps"],
-                          "ordinary_steps_to_converge": bj["steps_to_converge"]}
-    return Construction(shifted, model, directions, [[0.0, 1.0]] * z, target_grid(shifted),
+    at_star = {}
+    for split in ("train", "test"):
+        Xs, ys = ds.split(split)
+        loss, acc = loss_and_accuracy(outputs_at(model, directions, Xs, st.alpha_star), ys)
+        at_star.update({f"{split}_loss": loss, f"{split}_accuracy": acc})
+    structure = {"pattern_units_layer1": z, "x_units_layer1": b.first - z,
+                 "pattern_block": b.alpha, "x_block": b.x}
+    extras = run_figures(st, fit, timings, at_star, base, structure, n_sub)
+    return Construction(st.resolved, model, directions, [[0.0, 1.0]] * z, st.resolved.target(),
                         resolved.network.layers(), timings, extras)

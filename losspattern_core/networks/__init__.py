@@ -32,6 +32,15 @@ def build_mlp(spec: NetworkSpec, seed: int = 0) -> nn.Sequential:
     return build_network(spec, seed)
 
 
+def as_input(X, spec: NetworkSpec) -> torch.Tensor:
+    """Rows of flat features (N, d) as the network's input: (N, C, H, W) for the conv
+    families (the bundle's ``input_shape``), unchanged for an MLP."""
+    X = torch.as_tensor(X)
+    if spec.family == "mlp" or not spec.input_shape:
+        return X
+    return X.reshape(len(X), *spec.input_shape)
+
+
 def linear_indices(model: nn.Sequential) -> list[int]:
     return [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
 
@@ -40,5 +49,6 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ACTIVATIONS", "FAMILIES", "LAYER_TYPES", "NetworkSpec", "Residual", "Sine", "build",
-           "build_mlp", "build_network", "linear_indices", "make_activation", "parameter_count"]
+__all__ = ["ACTIVATIONS", "FAMILIES", "LAYER_TYPES", "NetworkSpec", "Residual", "Sine",
+           "as_input", "build", "build_mlp", "build_network", "linear_indices",
+           "make_activation", "parameter_count"]

@@ -17,8 +17,9 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.mark.parametrize("theorem", [1, 2])
 def test_construction_runs_and_measures_exactly_on(device, theorem, monkeypatch):
     import losspattern_core.constructions.theorem2 as t2
+    import losspattern_core.constructions.theorem2_shared as t2s
 
-    monkeypatch.setattr(t2, "CLASSIFIER_STEPS", 60)
+    monkeypatch.setattr(t2s, "CLASSIFIER_STEPS", 60)
     cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", theorem=theorem, steps=40,
                                 width=32, grid=6, batch=128, snapshot_every=20, device=device)
     resolved = lp.validate(cfg)

@@ -75,3 +75,41 @@ def test_theorem1_on_a_conv_family_is_exact_and_input_independent(family):
                               "cross_entropy"))
     assert abs(measured - from_counts) < 1e-5             # the loss is sigma(label counts)
     assert measured >= r.floor - 1e-9
+
+
+def test_theorem2_on_a_cnn_keeps_its_channel_blocks_and_fits_the_data_at_alpha_star(
+        monkeypatch):
+    import losspattern_core.constructions.theorem2 as t2
+    import losspattern_core.constructions.theorem2_shared as t2s
+    from losspattern_core.constructions.channel_blocks import channel_blocks
+    from losspattern_core.networks import as_input
+
+    monkeypatch.setattr(t2s, "CLASSIFIER_STEPS", 300)
+    monkeypatch.setattr(t2s, "CLASSIFIER_LR", 3e-3)
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", theorem=2, steps=120,
+                                batch=64, grid=6, snapshot_every=0)
+    r = lp.validate(cfg)
+    spec = NetworkSpec(64, 10, family="cnn", activation="relu", channels=(8, 16),
+                       input_shape=(1, 8, 8), hidden=32)
+    r = dataclasses.replace(r, network=spec)
+    con = lp.drive(t2.construct(r, run_baseline=False))
+    blocks = channel_blocks(con.model, spec.input_shape, 2)
+    params = dict(con.model.named_parameters())
+    assert all(torch.count_nonzero(params[n][blocks.coupling(n)]) == 0 for n in blocks.alpha)
+    s = con.extras["theorem2"]["at_alpha_star"]
+    assert s["train_accuracy"] > 0.8          # chance is 0.1
+    # logits(alpha, x) = c(x) + g(alpha): the train surface from the shortcut formula equals
+    # the full network on every sample (the naive loop) at a grid point
+    X, y = r.dataset.split("train")
+    alpha = np.array([[0.2, 0.6]])
+    naive = lp.naive_surface(con.model, con.directions, as_input(torch.as_tensor(X), spec), y,
+                             alpha, classes=10)[0, 0]
+    with torch.no_grad():
+        g = con.model[1:](t2.theorem2_channels._layer0_maps(con.model, spec, 2,
+                                                           torch.tensor(alpha).float()))
+    logits_x = t2.theorem2_channels._logits_at(con.model, as_input(torch.as_tensor(X), spec),
+                                               2, [0.0, 0.0])
+    zero = con.model(torch.zeros(1, 1, 8, 8))
+    from losspattern_core.losses import mean_cross_entropy_separable
+    fast = float(mean_cross_entropy_separable(logits_x - zero, torch.as_tensor(y), g)[0])
+    assert abs(fast - naive) < 1e-5 * max(1.0, abs(naive))

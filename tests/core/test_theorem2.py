@@ -12,13 +12,13 @@ from losspattern_core.measure.metrics import construction_metrics, measure_surfa
 
 @pytest.fixture(scope="module")
 def tiny_t2(monkeypatch_module):
+    import losspattern_core.constructions.theorem2_shared as t2s
     import losspattern_core.training as baseline
-    import losspattern_core.constructions.theorem2 as t2
 
     monkeypatch_module.setattr(baseline, "STEPS", 300)
-    monkeypatch_module.setattr(t2, "CLASSIFIER_STEPS", 600)
+    monkeypatch_module.setattr(t2s, "CLASSIFIER_STEPS", 600)
     # a tiny, short run: a faster rate (fine on digits) so that 600 steps overfit visibly
-    monkeypatch_module.setattr(t2, "CLASSIFIER_LR", 3e-3)
+    monkeypatch_module.setattr(t2s, "CLASSIFIER_LR", 3e-3)
     monkeypatch_module.setattr(baseline, "LR", 3e-3)
     cfg = ConstructionConfig(pattern="bowl", dataset="digits", theorem=2, steps=400, width=48,
                              grid=10, batch=256, snapshot_every=100)
