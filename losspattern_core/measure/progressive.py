@@ -18,7 +18,6 @@ from collections.abc import Generator
 
 import numpy as np
 
-from losspattern_core.errors import ConfigError
 from losspattern_core.grid import flat_positions as _flat
 from losspattern_core.grid import level_indices, range_points
 from losspattern_core.surface import evaluate_points, prepare

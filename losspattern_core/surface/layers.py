@@ -68,9 +68,8 @@ def run_layers(layers: list, X: torch.Tensor, block: int = 8192) -> torch.Tensor
 
 
 def act_(mod: nn.Module, h: torch.Tensor) -> torch.Tensor:
-    """An elementwise activation, in place where that gives the same numbers as ``mod(h)``.
-
-    Callers only pass tensors they own (fresh results of this tile)."""
+    """An activation on h (..., width), in place where that gives the same numbers as
+    ``mod(h)``. Callers only pass tensors they own (fresh results of this tile)."""
     if isinstance(mod, nn.ReLU):
         return h.relu_()
     if isinstance(mod, nn.Tanh):
@@ -79,4 +78,7 @@ def act_(mod: nn.Module, h: torch.Tensor) -> torch.Tensor:
         return (h.mul_(mod.w0) if mod.w0 != 1.0 else h).sin_()
     if isinstance(mod, nn.Identity):
         return h
-    return mod(h)
+    if isinstance(mod, ELEMENTWISE):
+        return mod(h)
+    # any other module acts on one sample's row (e.g. PReLU's per-unit slopes read dim 1)
+    return mod(h.reshape(-1, h.shape[-1])).view(*h.shape[:-1], -1)

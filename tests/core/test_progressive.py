@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from losspattern_core.networks import NetworkSpec, build_mlp
 from losspattern_core.grid import level_indices
 from losspattern_core.measure.progressive import progressive_surface
+from losspattern_core.networks import NetworkSpec, build_mlp
 from losspattern_core.surface import Direction, random_direction, surface
 
 
@@ -79,7 +79,7 @@ def test_separable_theorem2_network_frames_match_the_naive_loop():
     """Theorem 2's block structure takes the c(x) + g(alpha) path; frames stay exact."""
     from types import SimpleNamespace
 
-    from losspattern_core.construct.theorem2 import Blocks, build_network
+    from losspattern_core.constructions.theorem2 import Blocks, build_network
     from losspattern_core.surface import naive_surface, prepare, range_points
 
     _, _, X, y = setup()
