@@ -4,15 +4,17 @@ Yao et al. 2020, does), never forming the Hessian.
 * ``hvp``: H v by double backprop (``torch.autograd.grad`` of g . v), summed over chunks of
   the split, so H is the Hessian of the mean loss over *every* sample (exact, not a minibatch).
 * ``top_eigen``: power iteration with deflation: each new vector is kept orthogonal to the
-  eigenvectors already found (Gram-Schmidt before every product). Power iteration finds the
-  eigenvalues of largest *magnitude*; at a minimum these are the largest (positive) ones. Each
-  pair comes with its residual ||H v - lambda v||, which bounds the eigenvalue's error (for a
-  symmetric H some eigenvalue lies within the residual of lambda).
+  eigenvectors already found (Gram-Schmidt after every product), then one Rayleigh-Ritz step
+  over the k vectors. Power iteration finds the eigenvalues of largest *magnitude*; at a
+  minimum these are the largest (positive) ones. Each pair comes with its residual
+  ||H v - lambda v||, which bounds the eigenvalue's error (for a symmetric H some eigenvalue
+  lies within the residual of lambda).
 * ``hutchinson_trace``: tr(H) ~ mean of v^T H v over Rademacher v, with the number of samples
   and the standard error of the mean (sample std / sqrt(samples)).
 
-Memory: about (k + 6) parameter-sized float vectors (k eigenvectors, v, Hv, the gradient with
-its graph) plus one chunk's activations with their graph; ``max_bytes`` refuses a network whose
+Memory: about 5k + 6 parameter-sized float32 vectors (k eigenvectors; their float64 copies and
+products in the Rayleigh-Ritz step; v, Hv, the gradient with its graph) plus one chunk's
+activations with their graph; ``max_bytes`` refuses a network whose
 estimate exceeds it, before any work.
 """
 
@@ -42,8 +44,8 @@ class HessianEigen:
     eigenvalues: np.ndarray      # (k,)
     directions: list[Direction]  # unit eigenvectors as per-parameter tensors
     residuals: np.ndarray        # (k,) ||H v - lambda v||
-    iterations: list[int]
-    converged: list[bool]
+    iterations: list[int]        # power iterations of each pair, in the order found
+    converged: list[bool]        # whether each pair met the tolerance within max_iter
     hvps: int                    # Hessian-vector products used
 
     def to_json(self) -> dict:
@@ -59,11 +61,11 @@ class HessianOperator:
                  params: Sequence[str] | None = None, chunk: int = DEFAULT_CHUNK,
                  max_bytes: int = MAX_BYTES, vectors: int = 1):
         self.layout = ParamLayout.of(model, params)
-        estimate = self.layout.size * 4 * (vectors + VECTORS)
+        estimate = self.layout.size * 4 * (5 * vectors + VECTORS)
         if estimate > max_bytes:
             raise ConfigError(
                 f"the Hessian computation for {self.layout.size:,} parameters needs about "
-                f"{estimate / 2**30:.2f} GiB ({vectors} vectors + {VECTORS} work buffers), over "
+                f"{estimate / 2**30:.2f} GiB (for {vectors} eigenvector(s)), over "
                 f"the limit of {max_bytes / 2**30:.2f} GiB: select fewer parameters, ask for "
                 f"fewer eigenvectors, or raise max_bytes")
         self.objective = SplitObjective(model, X, y, loss, chunk)
@@ -99,41 +101,56 @@ def _orthogonalise(v: torch.Tensor, basis: list[torch.Tensor]) -> torch.Tensor:
     return v
 
 
+def _power(op: HessianOperator, v: torch.Tensor, found: list[torch.Tensor], max_iter: int,
+           tol: float) -> tuple[torch.Tensor, int, bool]:
+    """Power iteration on H deflated by ``found`` (v kept orthogonal to them) from v."""
+    v = _orthogonalise(v, found)
+    v = v / v.norm()
+    for it in range(1, max_iter + 1):
+        hv = _orthogonalise(op(v), found)
+        lam = float(v @ hv)
+        if float((hv - lam * v).norm()) <= tol * abs(lam) or float(hv.norm()) == 0.0:
+            return v, it, True
+        v = hv / hv.norm()
+    return v, max_iter, False
+
+
+def _rayleigh_ritz(op: HessianOperator, vecs: list[torch.Tensor]
+                   ) -> tuple[np.ndarray, torch.Tensor, np.ndarray]:
+    """The best eigenpairs within span(vecs): eigenvalues by magnitude, (k, D) vectors, and the
+    residuals ||H v - lambda v|| of the full (undeflated) H."""
+    V = torch.linalg.qr(torch.stack(vecs).double().T)[0].T            # orthonormal rows
+    HV = torch.stack([op(v.float()).double() for v in V])
+    S = V @ HV.T
+    theta, Y = torch.linalg.eigh((S + S.T) / 2)
+    order = torch.argsort(theta.abs(), descending=True)
+    theta, Y = theta[order], Y[:, order]
+    V, HV = Y.T @ V, Y.T @ HV
+    res = (HV - theta[:, None] * V).norm(dim=1)
+    return theta.numpy(), V.float(), res.numpy()
+
+
 def top_eigen(op: HessianOperator, k: int = 1, *, max_iter: int = 200, tol: float = 1e-4,
               seed: int = 0) -> HessianEigen:
-    """The ``k`` eigenpairs of largest magnitude by power iteration with deflation.
-
-    A pair has converged when its residual ||H v - lambda v|| <= tol * |lambda|.
-    """
+    """The ``k`` eigenpairs of largest magnitude: power iteration with deflation (pair i stops
+    when its deflated residual is <= tol * |lambda_i|), then one Rayleigh-Ritz step over the k
+    vectors (k more products), which removes what each pair leaked into the next. The reported
+    residuals are of the full H."""
     if k < 1 or k > op.layout.size:
         raise ConfigError(f"k must lie in 1..{op.layout.size}, got {k}")
     gen = torch.Generator().manual_seed(int(seed))
     vecs: list[torch.Tensor] = []
-    vals, res, iters, conv = [], [], [], []
+    iters, conv = [], []
     start = op.products
     for _ in range(k):
-        v = torch.randn(op.layout.size, generator=gen, dtype=torch.float32).to(op.device)
-        v = _orthogonalise(v, vecs)
-        v = v / v.norm()
-        lam, r, it, done = 0.0, float("inf"), 0, False
-        while it < max_iter and not done:
-            it += 1
-            hv = op(v)
-            lam = float(v @ hv)
-            r = float((hv - lam * v).norm())      # the full H v: honest even if vecs are not
-            done = r <= tol * abs(lam) or r == 0.0
-            nxt = _orthogonalise(hv, vecs)
-            if not done and float(nxt.norm()) > 0.0:
-                v = nxt / nxt.norm()
-            elif not done:                        # H v lies in the span already found
-                break
+        v0 = torch.randn(op.layout.size, generator=gen, dtype=torch.float32).to(op.device)
+        v, it, done = _power(op, v0, vecs, max_iter, tol)
         vecs.append(v)
-        vals.append(lam)
-        res.append(r)
         iters.append(it)
         conv.append(done)
-    return HessianEigen(np.array(vals), [op.direction(v) for v in vecs], np.array(res), iters,
-                        conv, op.products - start)
+    vals, V, res = _rayleigh_ritz(op, vecs)
+    return HessianEigen(vals, [op.direction(v) for v in V], res, iters, conv,
+                        op.products - start)
 
 
 def hutchinson_trace(op: HessianOperator, samples: int = 100, *, seed: int = 0) -> dict:
