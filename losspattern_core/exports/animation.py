@@ -9,13 +9,23 @@ no file (the animation is written to a temporary file and renamed when complete)
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from losspattern_core.errors import ConfigError
-from losspattern_core.exports.atomic import Cancel, ExportError, Progress, checkpoint, write_export
+from losspattern_core.exports.atomic import (
+    Cancel,
+    EncoderFailed,
+    ExportError,
+    Progress,
+    checkpoint,
+    write_export,
+)
 from losspattern_core.exports.frames import Snapshot, forming_frames, slice_frames, turntable_frames
 from losspattern_core.exports.surfaces import SurfaceSet
 from losspattern_core.io.limits import check_memory
@@ -39,31 +49,59 @@ def _fmt(path: str | os.PathLike) -> str:
     return fmt
 
 
-def _write_mp4(tmp: Path, frames: Iterable[np.ndarray], count: int, fps: float,
-               progress: Progress | None, cancel: Cancel | None) -> None:
-    import imageio.v2 as iio
+def _ffmpeg_command(tmp: Path, size: tuple[int, int], fps: float) -> list[str]:
+    import imageio_ffmpeg
 
-    writer = iio.get_writer(str(tmp), format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                            pixelformat="yuv420p", macro_block_size=2,
-                            ffmpeg_log_level="error")
-    try:
-        for k, frame in enumerate(frames):
-            writer.append_data(frame)
-            checkpoint(cancel, progress, k + 1, count)
-    finally:
-        writer.close()
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-nostdin",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}",
+            "-r", f"{fps:g}", "-i", "pipe:0", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            "-crf", "20", "-preset", "medium", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+
+
+def _write_mp4(tmp: Path, frames: Iterable[np.ndarray], count: int, fps: float,
+               size: tuple[int, int], progress: Progress | None, cancel: Cancel | None) -> None:
+    """Frames piped to imageio-ffmpeg's bundled ffmpeg; its exit status is checked (a full
+    disk or an encoder error is an error, never a silently truncated video)."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(_ffmpeg_command(tmp, size, fps), stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            for k, frame in enumerate(frames):
+                try:
+                    proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+                except BrokenPipeError:
+                    break                        # ffmpeg stopped: its status says why
+                checkpoint(cancel, progress, k + 1, count)
+            proc.stdin.close()
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if code != 0:
+            log.seek(0)
+            said = log.read()[-600:].decode("utf-8", "replace").strip().splitlines()
+            reason = said[-1] if said else f"exit status {code}"
+            if code < 0:
+                reason = f"stopped by signal {signal.Signals(-code).name}"
+            if code == -signal.SIGXFSZ or any(w in " ".join(said).lower()
+                                               for w in ("no space", "too large", "quota")):
+                reason = f"the disk is full or the file is too large ({reason})"
+            raise EncoderFailed(f"ffmpeg failed: {reason}")
 
 
 def _write_gif(tmp: Path, frames: Iterable[np.ndarray], count: int, fps: float,
                progress: Progress | None, cancel: Cancel | None) -> None:
+    """Frames encoded in memory by imageio's Pillow plugin, then written to the file."""
     import imageio.v3 as iio
 
     stack = []
     for k, frame in enumerate(frames):
         stack.append(frame)
         checkpoint(cancel, progress, k + 1, count)
-    iio.imwrite(tmp, np.stack(stack), extension=".gif", plugin="pillow",
-                duration=1000.0 / fps, loop=0)
+    encoded = iio.imwrite("<bytes>", np.stack(stack), extension=".gif", plugin="pillow",
+                          duration=1000.0 / fps, loop=0)
+    tmp.write_bytes(encoded)
 
 
 def write_animation(path: str | os.PathLike, frames: Iterable[np.ndarray], count: int,
@@ -82,7 +120,10 @@ def write_animation(path: str | os.PathLike, frames: Iterable[np.ndarray], count
     checkpoint(cancel, progress, 0, count)
 
     def write(tmp: Path) -> None:
-        (_write_mp4 if fmt == "mp4" else _write_gif)(tmp, frames, count, fps, progress, cancel)
+        if fmt == "mp4":
+            _write_mp4(tmp, frames, count, fps, size, progress, cancel)
+        else:
+            _write_gif(tmp, frames, count, fps, progress, cancel)
 
     return write_export(path, write, f"{ANIMATION_TYPES[fmt]} ({what})", overwrite)
 

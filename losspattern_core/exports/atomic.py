@@ -28,6 +28,10 @@ class ExportCancelled(ExportError):
     """The caller's cancel check returned True; nothing was written."""
 
 
+class EncoderFailed(RuntimeError):
+    """An external encoder (ffmpeg) failed; its message is shown as it is."""
+
+
 def current_umask() -> int:
     """The process umask, read without changing it (Linux ``/proc``), else set and restored."""
     try:
@@ -47,6 +51,8 @@ def _describe(exc: BaseException) -> str:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             return f"the disk is full or the file is too large ({exc.strerror})"
         return exc.strerror or str(exc)
+    if isinstance(exc, EncoderFailed):
+        return str(exc)
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 

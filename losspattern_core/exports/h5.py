@@ -15,6 +15,7 @@ incomplete file (-1 placeholders) refused with the count.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -56,7 +57,10 @@ def export_h5(data: SurfaceSet, path: str | os.PathLike, head: int = 0,
                           f"this one has z = {data.z} (export a z = 3 volume as .vti)")
 
     def write(tmp: Path) -> None:
-        with h5py.File(tmp, "w") as f:
+        # built in memory, then written with plain file I/O: HDF5 never writes to the disk
+        # itself (on a full disk h5py's clean-up of a half-written file can crash the process)
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as f:
             f["xcoordinates"] = data.coordinates[0]
             if data.z == 2:
                 f["ycoordinates"] = data.coordinates[1]
@@ -70,6 +74,7 @@ def export_h5(data: SurfaceSet, path: str | os.PathLike, head: int = 0,
                 f["target_loss"] = _to_file_order(data.values("target", head))
             f.attrs["losspattern"] = _provenance(data, head)
             f.attrs["acc_unit"] = "percent"
+        tmp.write_bytes(buffer.getbuffer())
 
     return write_export(path, write, "h5 surface file", overwrite)
 

@@ -39,6 +39,11 @@ def colormap_rgba(values: np.ndarray, cmap: str = "viridis",
     return colormap(np.clip((values - lo) / (hi - lo), 0.0, 1.0), bytes=True)
 
 
+def _write_encoded(tmp: Path, encoded: bytes | str) -> None:
+    """trimesh encodes in memory; the file is written here (one place for disk errors)."""
+    tmp.write_bytes(encoded.encode("utf-8") if isinstance(encoded, str) else encoded)
+
+
 def _height_field(data: SurfaceSet, source: str | None, head: int, slice_at, path):
     if data.z < 2:
         raise ExportError(f"cannot write {path}: a z = 1 curve has no surface to mesh "
@@ -62,7 +67,7 @@ def export_mesh(data: SurfaceSet, path: str | os.PathLike, file_type: str,
     mesh = trimesh.Trimesh(verts, tris, vertex_colors=colours, process=False)
 
     def write(tmp: Path) -> None:
-        mesh.export(str(tmp), file_type=file_type)
+        _write_encoded(tmp, mesh.export(file_type=file_type))
 
     return write_export(path, write, MESH_TYPES[file_type], overwrite)
 
@@ -113,7 +118,7 @@ def export_stl(data: SurfaceSet, path: str | os.PathLike, source: str | None = N
     mesh = trimesh.Trimesh(verts, faces, process=False)
 
     def write(tmp: Path) -> None:
-        mesh.export(str(tmp), file_type="stl")
+        _write_encoded(tmp, mesh.export(file_type="stl"))
 
     return write_export(path, write, "STL solid", overwrite)
 
