@@ -134,6 +134,7 @@ def train_trajectory(model: nn.Module, X, y, *, steps: int = 500, optimizer: str
             snaps.offer(step, {k: v.detach() for k, v in params.items()})
         yield Frame(step, int(steps), losses[-1], time.perf_counter() - start, phase="training",
                     message=f"{len(snaps.steps)} snapshots")
+    opt.zero_grad(set_to_none=True)          # the trained copy is handed back without gradients
     final = {k: v.detach().cpu().clone() for k, v in params.items()}
     trajectory = snaps.finish(int(steps), final)
     final_loss = SplitObjective(net, X, y, loss)(params)     # with the trained buffers
