@@ -127,7 +127,7 @@ def _rayleigh_ritz(op: HessianOperator, vecs: list[torch.Tensor]
     theta, Y = theta[order], Y[:, order]
     V, HV = Y.T @ V, Y.T @ HV
     res = (HV - theta[:, None] * V).norm(dim=1)
-    return theta.numpy(), V.float(), res.numpy()
+    return theta.cpu().numpy(), V.float(), res.cpu().numpy()
 
 
 def top_eigen(op: HessianOperator, k: int = 1, *, max_iter: int = 200, tol: float = 1e-4,

@@ -65,9 +65,11 @@ class SplitObjective:
         return len(self.y)
 
     def chunk_sums(self, params: Mapping[str, torch.Tensor]) -> Iterator[torch.Tensor]:
-        """sum_i l_i / N over each chunk (differentiable in ``params``); they add up to L."""
+        """sum_i l_i / N over each chunk (differentiable in ``params``); they add up to L.
+        Parameters on another device are copied to the split's."""
+        params = {k: torch.as_tensor(v).to(self.X.device) for k, v in params.items()}
         for s in range(0, self.n, self.chunk):
-            logits = torch.func.functional_call(self.net, dict(params), (self.X[s:s + self.chunk],))
+            logits = torch.func.functional_call(self.net, params, (self.X[s:s + self.chunk],))
             yield per_sample_loss(logits, self.y[s:s + self.chunk], self.loss).sum() / self.n
 
     def value(self, params: Mapping[str, torch.Tensor]) -> float:
