@@ -46,7 +46,9 @@ _NAMES: dict[str, str] = {
     "transfer": "measure.transfer", "transfer_lines": "measure.transfer",
     # evaluate
     "evaluate_points": "surface", "loss_surface": "surface:surface", "naive_surface": "surface",
-    "Direction": "surface", "random_direction": "surface",
+    "Direction": "surface", "random_direction": "surface", "prepare": "surface",
+    "params_at": "surface", "outputs_at": "surface",
+    "first_layer_bias_directions": "constructions.common",
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
     "verify": "measure.verify", "any_figure": "io.figure",
