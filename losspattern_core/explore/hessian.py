@@ -81,8 +81,11 @@ class HessianOperator:
         vs = self.layout.unflatten(v.to(device=self.device))
         out = [torch.zeros_like(t) for t in p.values()]
         for part in self.objective.chunk_sums({**self.fixed, **p}):
-            grads = torch.autograd.grad(part, list(p.values()), create_graph=True)
-            dot = sum((g * vs[k]).sum() for g, k in zip(grads, p, strict=True))
+            grads = torch.autograd.grad(part, list(p.values()), create_graph=True,
+                                        allow_unused=True)
+            dot = sum((g * vs[k]).sum() for g, k in zip(grads, p, strict=True) if g is not None)
+            if not isinstance(dot, torch.Tensor) or not dot.requires_grad:
+                continue                       # the gradient is constant here: H v = 0
             hv = torch.autograd.grad(dot, list(p.values()), allow_unused=True)
             for o, h in zip(out, hv, strict=True):
                 if h is not None:
