@@ -49,6 +49,14 @@ _NAMES: dict[str, str] = {
     "Direction": "surface", "random_direction": "surface", "prepare": "surface",
     "params_at": "surface", "outputs_at": "surface",
     "first_layer_bias_directions": "constructions.common",
+    # explore: ordinary networks' landscapes, and the analysis of any surface
+    "filter_normalized_directions": "explore", "interpolation": "explore",
+    "trajectory_pca": "explore", "hessian_directions": "explore",
+    "train_trajectory": "explore", "split_loss": "explore", "model_at": "explore",
+    "hutchinson_trace": "explore",
+    "analyse_surface": "measure.analysis", "sharpness": "measure.analysis",
+    "persistence_diagram": "measure.persistence", "basin_count": "measure.persistence",
+    "bottleneck_distance": "measure.persistence",
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
     "verify": "measure.verify", "any_figure": "io.figure",
