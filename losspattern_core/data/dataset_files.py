@@ -93,7 +93,7 @@ def idx_folder_arrays(name: str, folder: Path):
 
 def npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """X (N, d...) real numbers and y (N,) integers from an .npz (read without pickle)."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise DatasetError(f"dataset file {path} does not exist")
     limit = min(MAX_DATASET_FILE, memory_limit())
     arrays = read_npz(path, DatasetError, limit, ("X", "y"), kinds="biuf",

@@ -51,7 +51,7 @@ def image_pattern(path: str | os.PathLike, smooth: float = 0.0, invert: bool = F
     ``smooth`` is a Gaussian sigma in pixels of the working image (longest side 256).
     """
     path = Path(path).expanduser()
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise PatternError(f"image {path} does not exist")
     frames, grey = read_frames(path, rgb)
     img = smooth_image(frames[0], smooth)
@@ -144,7 +144,7 @@ def _csv_values(raw: bytes, path: Path) -> np.ndarray:
 
 def load_values(path: Path) -> np.ndarray:
     """The numbers of a .npy or .csv/.txt pattern file (finite, real, within the limits)."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise PatternError(f"pattern file {path} does not exist")
     if path.suffix.lower() == ".npy":
         arr = read_npy(path, PatternError, MAX_FILE_BYTES, what=f"pattern file {path}")
@@ -188,7 +188,7 @@ def stack_pattern(imgs: list[np.ndarray], invert: bool, rgb: bool, name: str, so
 
 def image_frames(path: Path, rgb: bool, smooth: float) -> list[np.ndarray]:
     """Every frame of a multi-frame image (TIFF/GIF stack), smoothed."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise PatternError(f"image {path} does not exist")
     frames, _ = read_frames(path, rgb, max_frames=MAX_FRAMES)
     return [smooth_image(f, smooth) for f in frames]

@@ -20,6 +20,11 @@ class SchemaError(ValueError):
     """A document does not match its schema; ``str()`` starts with the location."""
 
 
+def _at(where: str) -> str:
+    """The location prefix of a message ('' at the top of a document)."""
+    return f"{where}: " if where else ""
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -45,9 +50,9 @@ class Int(Spec):
 
     def check(self, value, where):
         if type(value) is not int:
-            raise SchemaError(f"{where}: expected an integer, got {_kind(value)} {_show(value)}")
+            raise SchemaError(f"{_at(where)}expected an integer, got {_kind(value)} {_show(value)}")
         if not self.lo <= value <= self.hi:
-            raise SchemaError(f"{where}: {value} is outside {self.lo}..{self.hi}")
+            raise SchemaError(f"{_at(where)}{value} is outside {self.lo}..{self.hi}")
         return value
 
 
@@ -59,13 +64,13 @@ class Float(Spec):
 
     def check(self, value, where):
         if type(value) not in (int, float):
-            raise SchemaError(f"{where}: expected a number, got {_kind(value)} {_show(value)}")
+            raise SchemaError(f"{_at(where)}expected a number, got {_kind(value)} {_show(value)}")
         value = float(value)
         if not math.isfinite(value):
-            raise SchemaError(f"{where}: non-finite number {value}")
+            raise SchemaError(f"{_at(where)}non-finite number {value}")
         if not self.lo <= value <= self.hi or (self.positive and value <= 0):
             bound = "> 0 and " if self.positive else ""
-            raise SchemaError(f"{where}: {value:g} is outside {bound}[{self.lo:g}, {self.hi:g}]")
+            raise SchemaError(f"{_at(where)}{value:g} is outside {bound}[{self.lo:g}, {self.hi:g}]")
         return value
 
 
@@ -76,12 +81,12 @@ class Str(Spec):
 
     def check(self, value, where):
         if type(value) is not str:
-            raise SchemaError(f"{where}: expected a string, got {_kind(value)} {_show(value)}")
+            raise SchemaError(f"{_at(where)}expected a string, got {_kind(value)} {_show(value)}")
         if len(value) > self.max_len:
-            raise SchemaError(f"{where}: a string of {len(value)} characters (limit "
+            raise SchemaError(f"{_at(where)}a string of {len(value)} characters (limit "
                               f"{self.max_len})")
         if self.choices is not None and value not in self.choices:
-            raise SchemaError(f"{where}: {_show(value)} is not one of {', '.join(self.choices)}")
+            raise SchemaError(f"{_at(where)}{_show(value)} is not one of {', '.join(self.choices)}")
         return value
 
 
@@ -89,7 +94,7 @@ class Str(Spec):
 class Bool(Spec):
     def check(self, value, where):
         if type(value) is not bool:
-            raise SchemaError(f"{where}: expected true or false, got {_show(value)}")
+            raise SchemaError(f"{_at(where)}expected true or false, got {_show(value)}")
         return value
 
 
@@ -99,7 +104,7 @@ class Const(Spec):
 
     def check(self, value, where):
         if value != self.value or type(value) is not type(self.value):
-            raise SchemaError(f"{where}: must be {_show(self.value)}, got {_show(value)}")
+            raise SchemaError(f"{_at(where)}must be {_show(self.value)}, got {_show(value)}")
         return value
 
 
@@ -111,9 +116,9 @@ class List(Spec):
 
     def check(self, value, where):
         if type(value) is not list:
-            raise SchemaError(f"{where}: expected an array, got {_kind(value)} {_show(value)}")
+            raise SchemaError(f"{_at(where)}expected an array, got {_kind(value)} {_show(value)}")
         if not self.min_len <= len(value) <= self.max_len:
-            raise SchemaError(f"{where}: an array of {len(value)} items (need "
+            raise SchemaError(f"{_at(where)}an array of {len(value)} items (need "
                               f"{self.min_len}..{self.max_len})")
         for i, v in enumerate(value):
             self.item.check(v, f"{where}[{i}]")
@@ -128,7 +133,7 @@ class AnyJSON(Spec):
 
     def check(self, value, where):
         if self.kind is not None and type(value) is not self.kind:
-            raise SchemaError(f"{where}: expected {_kind(self.kind())}, got {_kind(value)}")
+            raise SchemaError(f"{_at(where)}expected {_kind(self.kind())}, got {_kind(value)}")
         return value
 
 
@@ -143,10 +148,10 @@ class Obj(Spec):
 
     def check(self, value, where):
         if type(value) is not dict:
-            raise SchemaError(f"{where}: expected an object, got {_kind(value)} {_show(value)}")
+            raise SchemaError(f"{_at(where)}expected an object, got {_kind(value)} {_show(value)}")
         for key, spec in self.required.items():
             if key not in value:
-                raise SchemaError(f"{where}: the key {key!r} is missing")
+                raise SchemaError(f"{_at(where)}the key {key!r} is missing")
             spec.check(value[key], f"{where}.{key}" if where else key)
         for key, spec in self.optional.items():
             if key in value:
@@ -154,7 +159,7 @@ class Obj(Spec):
         if not self.extra:
             unknown = sorted(set(value) - set(self.required) - set(self.optional))
             if unknown:
-                raise SchemaError(f"{where or 'the document'}: unknown key(s) "
+                raise SchemaError(f"{_at(where)}unknown key(s) "
                                   f"{', '.join(map(repr, unknown[:5]))}")
         if self.rule is not None:
             self.rule(value, where)
@@ -171,11 +176,11 @@ class Tagged(Spec):
 
     def check(self, value, where):
         if type(value) is not dict:
-            raise SchemaError(f"{where}: expected an object ({self.what}), got {_kind(value)} "
+            raise SchemaError(f"{_at(where)}expected an object ({self.what}), got {_kind(value)} "
                               f"{_show(value)}")
         kind = value.get(self.tag)
         if kind not in self.cases:
-            raise SchemaError(f"{where}: unknown {self.what} {self.tag} {_show(kind)} (known: "
+            raise SchemaError(f"{_at(where)}unknown {self.what} {self.tag} {_show(kind)} (known: "
                               f"{', '.join(self.cases)})")
         return self.cases[kind].check(value, where)
 
