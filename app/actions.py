@@ -35,15 +35,17 @@ def export_view_png(window, view: str, path: str | Path, size: tuple[int, int]) 
 
 
 def _need_result(window) -> bool:
-    if window.result is None:
+    if window.result is None or not window.result.finished:
         messages.error(window, "Nothing to export yet",
                        "Run a construction first: surfaces and bundles come from a finished run.")
         return False
     return True
 
 
-def _default_name(window, what: str) -> str:
-    cfg = window.config()
+def _default_name(window, what: str, cfg=None) -> str:
+    """A file name from the settings: the finished run's for its surfaces and bundle, the
+    chosen ones for a picture of a view."""
+    cfg = cfg or window.config()
     return f"{Path(cfg.pattern).stem}-{cfg.dataset.split(':')[0]}-{what}-" \
            f"{datetime.now():%Y%m%d-%H%M%S}"
 
@@ -73,8 +75,9 @@ def export_png_interactive(window) -> None:
 def export_surfaces_interactive(window) -> None:
     if not _need_result(window):
         return
-    folder = QFileDialog.getExistingDirectory(window, "Folder for target.npy, surface_*.npy "
-                                              "and surfaces.csv", str(Path.home()))
+    folder = QFileDialog.getExistingDirectory(
+        window, f"Folder for run {window.result.run_id}'s target.npy, surface_*.npy and "
+        f"surfaces.csv", str(Path.home()))
     if not folder:
         return
     try:
@@ -82,7 +85,8 @@ def export_surfaces_interactive(window) -> None:
     except ExportError as exc:
         messages.error(window, "Export failed", str(exc))
         return
-    window.statusBar().showMessage(f"saved {len(files)} files to {folder}", 5000)
+    window.statusBar().showMessage(f"saved run {window.result.run_id}'s surfaces ({len(files)} "
+                                   f"files) to {folder}", 5000)
 
 
 def export_bundle_interactive(window) -> None:
@@ -90,7 +94,8 @@ def export_bundle_interactive(window) -> None:
         return
     path, _ = QFileDialog.getSaveFileName(
         window, "Save the construction bundle (a folder)",
-        str(Path.home() / _default_name(window, "bundle")), "Bundle folder (*)")
+        str(Path.home() / _default_name(window, "bundle", window.result.config)),
+        "Bundle folder (*)")
     if not path:
         return
     overwrite = False

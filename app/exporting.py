@@ -16,9 +16,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from losspattern_core.io.bundle import save_bundle
-from losspattern_core.errors import LossPatternError
-from losspattern_core.grid import grid_points
+import losspattern_core as lp
 
 
 class ExportError(Exception):
@@ -84,7 +82,7 @@ def surfaces_table(target: np.ndarray, surfaces: dict[str, np.ndarray], z: int, 
                    alpha_range) -> tuple[list[str], np.ndarray]:
     """Long table: alpha_1..alpha_z[, head], target, train, test (one row per grid point)."""
     grid = target.shape[-1]
-    pts = grid_points(grid, z)
+    pts = lp.grid_points(grid, z)
     lo = np.array([a[0] for a in alpha_range])
     hi = np.array([a[1] for a in alpha_range])
     alphas = lo + (hi - lo) * pts
@@ -128,7 +126,7 @@ def export_surfaces(folder: str | os.PathLike, result) -> list[Path]:
 def export_bundle(out: str | os.PathLike, result, overwrite: bool = False) -> Path:
     """The core's atomic bundle writer; its LossPatternError becomes an ExportError."""
     try:
-        return save_bundle(out, result.construction, result.measurement, result.metrics,
-                           overwrite=overwrite)
-    except LossPatternError as exc:
+        return lp.save_bundle(out, result.construction, result.measurement, result.metrics,
+                              overwrite=overwrite)
+    except lp.LossPatternError as exc:
         raise ExportError(str(exc)) from exc

@@ -29,30 +29,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def apply_args(window, args: argparse.Namespace) -> None:
+    """Write the command line's choices into the window's state (checked by ``check_args``)."""
+    state = window.state
     if args.dataset:
-        window.dataset_panel.select(args.dataset)
+        state.choose(dataset=args.dataset)
     mode = {k: getattr(args, k, None) for k in ("theorem", "z") if getattr(args, k, None)}
     if getattr(args, "rgb", False):
         mode.update(rgb=True, z=2)
-    window.network_panel.set_values(mode)  # first: the mode decides which patterns exist
+    state.choose(**mode)  # first: the mode decides which patterns exist
     if args.pattern:
         window.pattern_panel.select(args.pattern)
-    values = {k: getattr(args, k) for k in ("steps", "grid", "width") if getattr(args, k)}
-    window.network_panel.set_values(values)
+    state.choose(**{k: getattr(args, k) for k in ("steps", "grid", "width") if getattr(args, k)})
 
 
 def check_args(args: argparse.Namespace) -> str | None:
     """Refuse a bad --pattern/--dataset before any window opens (message for stderr)."""
-    from losspattern_core.data.datasets import load_dataset
-    from losspattern_core.errors import LossPatternError
-    from losspattern_core.data.patterns import load_pattern
+    import losspattern_core as lp
 
     try:
         if args.dataset:
-            load_dataset(args.dataset)
+            lp.load_dataset(args.dataset)
         if args.pattern:
-            load_pattern(args.pattern, z=args.z or 2, rgb=args.rgb)
-    except LossPatternError as exc:
+            lp.load_pattern(args.pattern, z=args.z or 2, rgb=args.rgb)
+    except lp.LossPatternError as exc:
         return str(exc)
     return None
 
@@ -66,16 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from losspattern_core.runtime import configure_threads
+    import losspattern_core as lp
 
-    configure_threads(reserve=1)   # one core stays free for the GUI thread
+    lp.configure_threads(reserve=1)   # one core stays free for the GUI thread
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("LossPattern")
     app.setApplicationName("LossPattern")
     app.setDesktopFileName("losspattern")
     from . import messages
-    from .window import MainWindow
+    from .main_window import MainWindow
 
     if args.quit_when_done:  # unattended: report on stderr instead of waiting on a dialog
         messages.error = lambda parent, title, text: print(f"{title}: {text}", file=sys.stderr)

@@ -27,7 +27,7 @@ def _use_egl() -> None:
 
 def _load(bundle_dir: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
     """Only the JSON and arrays that a picture needs (no model, nothing unpickled)."""
-    from losspattern_core.errors import BundleError
+    from losspattern_core import BundleError
 
     try:
         meta = json.loads((bundle_dir / "construction.json").read_text())
@@ -50,7 +50,7 @@ def render_bundle(bundle_dir: str | os.PathLike, out_png: str | os.PathLike, vie
     meta, target, surfaces = _load(bundle_dir)
     heads = int(meta.get("heads", 1))
     if int(meta.get("z", 2)) < 2:
-        from losspattern_core.errors import BundleError
+        from losspattern_core import BundleError
 
         raise BundleError(f"{bundle_dir}: z = 1 has no surface to render; use the CLI figure")
     _use_egl()

@@ -19,13 +19,3 @@ def icon_png() -> Path:
 
 def desktop_file() -> Path:
     return asset("losspattern.desktop")
-
-
-def theorem2_available() -> bool:
-    """Theorem 2 is offered only once the core ships its construction."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("losspattern_core.construct.theorem2") is not None
-    except (ImportError, ValueError):
-        return False

@@ -1,4 +1,9 @@
-"""QSettings: window geometry and the last choices, restored at start."""
+"""QSettings: window geometry, and the state's choices and view settings, restored at start.
+
+The state is saved as JSON (``AppState.saved``) and restored through ``AppState.restore``,
+which skips whatever it cannot use; no widget is read or written here except the window's own
+geometry and splitter.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,14 @@ import json
 
 from PySide6.QtCore import QSettings
 
+STATE_KEY = "state/json"
+
 
 def save_settings(window, s: QSettings) -> None:
     s.setValue("window/geometry", window.saveGeometry())
     s.setValue("window/state", window.saveState())
     s.setValue("window/splitter", window.splitter.saveState())
-    s.setValue("run/pattern", window.pattern_panel.spec())
-    s.setValue("run/dataset", window.dataset_panel.spec())
-    s.setValue("run/network", json.dumps(window.network_panel.values()))
-    rng = window.pattern_panel.loss_range.range()
-    s.setValue("run/loss_range", json.dumps(rng))
-    s.setValue("view/tab", window.tabs.currentIndex())
-    s.setValue("view/colormap", window.surface3d.cmap.currentText())
+    s.setValue(STATE_KEY, json.dumps(window.state.saved()))
     s.sync()
 
 
@@ -30,30 +31,8 @@ def load_settings(window, s: QSettings) -> None:
     if split is not None:
         window.splitter.restoreState(split)
     try:
-        net = json.loads(s.value("run/network", "{}") or "{}")
-        window.network_panel.set_values(net)
+        saved = json.loads(s.value(STATE_KEY, "{}") or "{}")
     except (TypeError, ValueError):
-        pass
-    dataset = s.value("run/dataset")
-    if dataset:
-        window.dataset_panel.select(str(dataset))
-    pattern = s.value("run/pattern")
-    if pattern:
-        window.pattern_panel.set_mode(window.network_panel.z.value(),
-                                      window.network_panel.rgb.isChecked())
-        window.pattern_panel.select(str(pattern))
-    try:
-        rng = json.loads(s.value("run/loss_range", "null") or "null")
-        if rng:
-            window.pattern_panel.loss_range.set_range(float(rng[0]), float(rng[1]))
-    except (TypeError, ValueError, IndexError):
-        pass
-    cmap = s.value("view/colormap")
-    if cmap:
-        window.surface3d.cmap.setCurrentText(str(cmap))
-    tab = s.value("view/tab")
-    if tab is not None:
-        try:
-            window.tabs.setCurrentIndex(int(tab))
-        except (TypeError, ValueError):
-            pass
+        return
+    if isinstance(saved, dict):
+        window.state.restore(saved)

@@ -1,59 +1,33 @@
-"""Dataset panel: which dataset, its size, a bar chart of its train label marginal and H(pi).
+"""Dataset panel: which dataset, its size, a bar chart of its train label marginal and H(π).
 
-Loading happens on a worker thread (a dataset from disk can take seconds): the panel shows
-"loading…", the previous dataset stays current until the new one arrives, and an error is
-reported in the panel. Every request has an id; a late result from a superseded request is
-dropped.
+Bound to the state: choosing writes ``dataset`` (the state has it loaded off the GUI thread);
+while it loads the panel says "loading…" and the previous dataset stays chosen; a failure is
+shown in the panel.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
-from losspattern_core.data.datasets import Dataset, available_datasets, load_dataset
-from losspattern_core.errors import LossPatternError
+import losspattern_core as lp
+
+from ..captions import dataset_info
+from ..state import AppState
 
 CHOICES = ("digits", "fashion-mnist", "synthetic", "synthetic:marginal=skewed")
 
 
-class _Relay(QObject):
-    """Lives in the GUI thread; the loader thread emits through it (queued delivery)."""
-
-    loaded = Signal(int, str, object)   # request id, spec, Dataset
-    failed = Signal(int, str, str)      # request id, spec, message
-
-
 class DatasetPanel(QWidget):
-    """``dataset`` is the loaded Dataset; ``spec()`` the string for ConstructionConfig.
-
-    ``select(spec)`` starts loading and returns at once; ``loading`` says whether a load is
-    under way, ``wait()`` joins the loader (tests, window close). ``changed`` fires when a new
-    dataset is in place, ``loading_changed(bool)`` when loading starts or ends.
-    """
-
-    changed = Signal()
-    loading_changed = Signal(bool)
-
-    def __init__(self, parent=None):
+    def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
-        self.dataset: Dataset | None = None
-        self._spec = ""
-        self._request = 0
-        self._pending: str | None = None
-        self._threads: list[threading.Thread] = []
-        self._relay = _Relay(self)
-        self._relay.loaded.connect(self._on_loaded)
-        self._relay.failed.connect(self._on_failed)
+        self.state = state
+        self._shown = None   # the Dataset the info and chart describe
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.addItems(CHOICES)
-        self.combo.setToolTip("\n".join(f"{k}: {v}" for k, v in available_datasets().items())
+        self.combo.setToolTip("\n".join(f"{k}: {v}" for k, v in lp.available_datasets().items())
                               + "\nType a spec (mnist:path=/data/mnist) or an .npz path.")
         self.combo.activated.connect(lambda _: self.select(self.combo.currentText()))
         self.combo.lineEdit().editingFinished.connect(
@@ -77,90 +51,36 @@ class DatasetPanel(QWidget):
         self.chart.addItem(self.bars)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.combo)
-        lay.addWidget(self.status)
-        lay.addWidget(self.error)
-        lay.addWidget(self.info)
-        lay.addWidget(self.chart)
+        for w in (self.combo, self.status, self.error, self.info, self.chart):
+            lay.addWidget(w)
+        state.events.choice.connect(self._show_state)
+        state.events.run.connect(lambda: self.setEnabled(not self.state.running))
+        self._show_state()
+
+    def select(self, spec: str) -> None:
+        """Ask the state for ``spec`` (loads off the GUI thread; returns at once)."""
+        self.state.choose(dataset=spec)
 
     def spec(self) -> str:
-        return self._spec
+        return self.state.choice.dataset
 
-    @property
-    def loading(self) -> bool:
-        return self._pending is not None
+    def _show_state(self) -> None:
+        st = self.state
+        self.status.setVisible(st.dataset_loading is not None)
+        self.status.setText(f"loading {st.dataset_loading}…" if st.dataset_loading else "")
+        self.error.setVisible(bool(st.dataset_error))
+        self.error.setText(st.dataset_error)
+        if st.dataset_loading is None and self.combo.currentText() != st.choice.dataset:
+            if st.choice.dataset and self.combo.findText(st.choice.dataset) < 0:
+                self.combo.addItem(st.choice.dataset)
+            self.combo.setEditText(st.choice.dataset)
+        if st.dataset is not None and st.dataset is not self._shown:
+            self._shown = st.dataset
+            self._show(st.dataset)
 
-    def select(self, spec: str) -> bool:
-        """Start loading ``spec`` on a worker thread; False if there is nothing to load.
-
-        On failure the panel says why and the previous dataset stays.
-        """
-        spec = spec.strip()
-        if not spec or (spec == self._spec and self._pending is None) or spec == self._pending:
-            return bool(spec) and (self.dataset is not None or self._pending is not None)
-        self._request += 1
-        rid, self._pending = self._request, spec
-        self.status.setText(f"loading {spec}…")
-        self.status.show()
-        self.error.hide()
-        self.loading_changed.emit(True)
-        relay = self._relay
-
-        def work() -> None:
-            try:
-                ds = load_dataset(spec)
-            except LossPatternError as exc:
-                relay.failed.emit(rid, spec, str(exc))
-            except Exception as exc:  # a bug or an unexpected file: say so, keep the log
-                traceback.print_exc()
-                relay.failed.emit(rid, spec, f"{type(exc).__name__}: {exc}")
-            else:
-                relay.loaded.emit(rid, spec, ds)
-
-        self._threads = [t for t in self._threads if t.is_alive()]
-        thread = threading.Thread(target=work, name=f"dataset-{rid}", daemon=True)
-        self._threads.append(thread)
-        thread.start()
-        return True
-
-    def wait(self, timeout: float = 60.0) -> bool:
-        """Join the loader threads (their results still arrive through the event loop)."""
-        for t in list(self._threads):
-            t.join(timeout)
-        return not any(t.is_alive() for t in self._threads)
-
-    def _done_loading(self) -> None:
-        self._pending = None
-        self.status.hide()
-        self.loading_changed.emit(False)
-
-    def _on_loaded(self, rid: int, spec: str, ds: Dataset) -> None:
-        if rid != self._request:
-            return
-        self.dataset, self._spec = ds, spec
-        self._done_loading()
-        self.error.hide()
-        if self.combo.findText(spec) < 0:
-            self.combo.addItem(spec)
-        self.combo.setCurrentText(spec)
-        self._show(ds)
-        self.changed.emit()
-
-    def _on_failed(self, rid: int, spec: str, message: str) -> None:
-        if rid != self._request:
-            return
-        self._done_loading()
-        self.error.setText(f"could not load {spec}: {message}"
-                           + (f" — still using {self._spec}" if self._spec else ""))
-        self.error.show()
-        self.combo.setEditText(self._spec)
-
-    def _show(self, ds: Dataset) -> None:
+    def _show(self, ds: lp.Dataset) -> None:
         pi = ds.marginal("train")
-        self.info.setText(
-            f"{len(ds.train_idx)} train / {len(ds.test_idx)} test samples, {ds.n_features} "
-            f"features, {ds.classes} classes\nH(π) = {ds.entropy('train'):.4f} nats "
-            f"(entropy of the train labels: the lowest cross-entropy any network reaches)")
+        self.info.setText(dataset_info(ds))
         self.bars.setOpts(x=np.arange(ds.classes), height=pi, width=0.8)
         self.chart.setXRange(-0.6, ds.classes - 0.4, padding=0)
         self.chart.setYRange(0, float(pi.max()) * 1.15, padding=0)

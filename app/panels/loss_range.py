@@ -1,12 +1,17 @@
-"""Loss low/high fields with the dataset's floor shown and enforced (the core decides)."""
+"""Loss low/high fields with the dataset's floor shown and enforced (the core decides).
+
+Bound to the state: editing a field writes ``loss_range``; the state says whether the range is
+possible for the loaded dataset (``loss_range_problem``) and the editor shows that.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QWidget
 
-from losspattern_core.errors import ConfigError
-from losspattern_core.data.patterns import check_loss_range, default_loss_range
+import losspattern_core as lp
+
+from ..captions import floor_text
+from ..state import AppState
 
 INVALID_STYLE = "QDoubleSpinBox { background: #ffd6d6; }"
 
@@ -14,11 +19,9 @@ INVALID_STYLE = "QDoubleSpinBox { background: #ffd6d6; }"
 class LossRangeEditor(QWidget):
     """``range()`` is (low, high) or None while the fields hold an impossible range."""
 
-    changed = Signal()
-
-    def __init__(self, parent=None):
+    def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
-        self.floor, self.loss, self.provenance = 0.0, "cross_entropy", ""
+        self.state = state
         self.low, self.high = self._spin(), self._spin()
         self.floor_label = QLabel()
         self.floor_label.setWordWrap(True)
@@ -38,9 +41,10 @@ class LossRangeEditor(QWidget):
         g.addWidget(reset, 0, 4)
         g.addWidget(self.floor_label, 1, 0, 1, 5)
         g.addWidget(self.message, 2, 0, 1, 5)
-        self.low.valueChanged.connect(self._check)
-        self.high.valueChanged.connect(self._check)
-        self._valid = True
+        self.low.valueChanged.connect(self._edited)
+        self.high.valueChanged.connect(self._edited)
+        state.events.choice.connect(self._show_state)
+        self._show_state()
 
     @staticmethod
     def _spin() -> QDoubleSpinBox:
@@ -51,48 +55,40 @@ class LossRangeEditor(QWidget):
         s.setKeyboardTracking(False)
         return s
 
-    def set_floor(self, floor: float, provenance: str, loss: str = "cross_entropy") -> None:
-        """New dataset: show its floor; keep the user's range if still possible, else reset."""
-        self.floor, self.loss, self.provenance = floor, loss, provenance
-        what = "H(π), the label entropy" if loss == "cross_entropy" else "the label variance"
-        self.floor_label.setText(f"floor {floor:.4f} nats = {what} of {provenance}: "
-                                 f"no network's loss can go below it.")
-        self.low.setToolTip(f"must be ≥ {floor:.4f} (the floor of {provenance})")
-        try:
-            check_loss_range(self.low.value(), self.high.value(), floor, loss)
-        except ConfigError:
-            self.reset()
-            return
-        self._check()
+    def _edited(self, _=None) -> None:
+        self.state.choose(loss_range=(self.low.value(), self.high.value()))
 
     def reset(self) -> None:
-        rng = default_loss_range(self.floor)
-        self.set_range(rng.low, rng.high)
+        if self.state.floor is not None:
+            rng = lp.default_loss_range(self.state.floor)
+            self.state.choose(loss_range=(rng.low, rng.high))
 
     def set_range(self, low: float, high: float) -> None:
-        for box, v in ((self.low, low), (self.high, high)):
-            box.blockSignals(True)
-            box.setValue(v)
-            box.blockSignals(False)
-        self._check()
+        self.state.choose(loss_range=(float(low), float(high)))
 
     def range(self) -> tuple[float, float] | None:
-        return (self.low.value(), self.high.value()) if self._valid else None
+        return None if self.state.loss_range_problem else self.state.choice.loss_range
 
     def is_valid(self) -> bool:
-        return self._valid
+        return self.state.loss_range_problem is None
 
-    def _check(self) -> None:
-        try:
-            check_loss_range(self.low.value(), self.high.value(), self.floor, self.loss)
-            self._valid = True
-            self.message.hide()
-            self.low.setStyleSheet("")
-            self.high.setStyleSheet("")
-        except ConfigError as exc:
-            self._valid = False
-            self.message.setText(str(exc).split(", e.g.")[0] + ".")
-            self.message.show()
-            bad = self.low if self.low.value() < self.floor - 1e-9 else self.high
+    def _show_state(self) -> None:
+        st = self.state
+        rng = st.choice.loss_range
+        if rng is not None:
+            for box, v in ((self.low, rng[0]), (self.high, rng[1])):
+                box.blockSignals(True)
+                box.setValue(v)
+                box.blockSignals(False)
+        if st.floor is not None:
+            where = f"{st.choice.dataset} train labels"
+            self.floor_label.setText(floor_text(st.floor, where))
+            self.low.setToolTip(f"must be ≥ {st.floor:.4f} (the floor of {where})")
+        problem = st.loss_range_problem
+        self.message.setVisible(problem is not None)
+        self.message.setText(problem or "")
+        self.low.setStyleSheet("")
+        self.high.setStyleSheet("")
+        if problem is not None and rng is not None:
+            bad = self.low if rng[0] < st.floor - 1e-9 else self.high
             bad.setStyleSheet(INVALID_STYLE)
-        self.changed.emit()

@@ -11,6 +11,9 @@ import math
 
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
+from ..captions import THEOREM2_STRUCTURE, directions_text, metrics_heading
+from ..state import AppState
+
 CSS = """
 <style>
  h4 { margin: 6px 0 2px 0; color: #1f3b63; }
@@ -36,8 +39,12 @@ def _pct(v) -> str:
 
 
 class MetricsPanel(QWidget):
-    def __init__(self, parent=None):
+    """Observes the state: the finished run's figures with their provenance, headed by which
+    run they belong to (and a warning when the chosen settings differ from that run's)."""
+
+    def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
+        self.state = state
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
         self.view.setMinimumWidth(260)
@@ -45,7 +52,10 @@ class MetricsPanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.view)
         self.rows: dict[str, str] = {}
-        self.clear()
+        self._key = None
+        for event in (state.events.result, state.events.shown, state.events.run):
+            event.connect(self._show_state)
+        self._show_state()
 
     # --- public API ----------------------------------------------------------------------------
     def clear(self, text: str = "no finished run yet") -> None:
@@ -55,11 +65,40 @@ class MetricsPanel(QWidget):
     def text(self) -> str:
         return self.view.toPlainText()
 
-    def show_metrics(self, metrics: dict, provenance: dict) -> None:
-        """``provenance``: dataset, n_train, n_test, grid, z, seed, theorem, directions."""
+    def _show_state(self) -> None:
+        st = self.state
+        run, outcome = st.result, st.progress.outcome
+        stale = st.shown.stale if run is not None else None
+        again = run.remeasure if run is not None and run.remeasure is not None \
+            and run.remeasure.done else None
+        key = (None if run is None else run.run_id, again and (again.grid, again.seconds),
+               stale, st.live and st.live.run_id, outcome if run is None else "")
+        if key == self._key:
+            return   # re-render only when what the panel says changes
+        self._key = key
+        if run is not None:
+            self.show_run(run, stale)
+        elif st.live is not None:
+            self.clear(f"run {st.live.run_id} running…")
+        else:
+            self.clear({"cancelled": "cancelled: nothing was kept",
+                        "failed": "the run failed"}.get(outcome, "no finished run yet"))
+
+    def show_run(self, run, stale=None) -> None:
+        """The figures of a finished ``Run`` (``stale``: it is not the chosen settings')."""
+        cfg, ds = run.config, run.resolved.dataset
+        p = {"dataset": cfg.dataset, "n_train": len(ds.train_idx), "n_test": len(ds.test_idx),
+             "grid": cfg.grid, "z": cfg.z, "seed": cfg.seed, "theorem": cfg.theorem,
+             "directions": directions_text(cfg.z), "chosen_range": cfg.loss_range}
+        self._parts = [CSS, f"<p class='{'warn' if stale else 'note'}'>"
+                            f"{metrics_heading(run, stale)}</p>"]
+        self._sections(run.metrics, p)
+        if run.remeasure is not None and run.remeasure.done:
+            self._remeasure(run.remeasure, cfg.z)
+        self.view.setHtml("".join(self._parts))
+
+    def _sections(self, metrics: dict, p: dict) -> None:
         self.rows = {}
-        self._parts: list[str] = [CSS]
-        p = provenance
         theorem = int(p.get("theorem", 1))
         if theorem == 2 and "theorem2" in metrics:  # the theorem's own promise comes first
             self._theorem2(metrics)
@@ -71,13 +110,13 @@ class MetricsPanel(QWidget):
         self._fidelity(metrics, p, theorem)
         self._transfer(metrics, theorem)
         self._ease(metrics, theorem)
-        self._checks(metrics, p)
-        self.view.setHtml("".join(self._parts))
+        self._checks(metrics, p, theorem)
 
-    def set_extra(self, title: str, lines: list[str]) -> None:
-        """Append a section (e.g. a re-measurement at a finer grid) to what is shown."""
-        body = "".join(f"<p class='note'>{line}</p>" for line in lines)
-        self.view.append(f"<h4>{html.escape(title)}</h4>{body}")
+    def _remeasure(self, r, z: int) -> None:
+        self._h(f"Re-measured on a {r.grid}-point grid ({r.seconds:.1f} s)")
+        for s, f in r.fidelity.items():
+            self._note(f"{s}: PSNR {f['psnr_db']:.2f} dB, NRMSE {f['nrmse']:.4f}, max error "
+                       f"{f['max_error']:.4f} (every {s} sample, {r.grid}<sup>{z}</sup> grid)")
 
     # --- sections ------------------------------------------------------------------------------
     def _fidelity(self, m: dict, p: dict, theorem: int) -> None:
@@ -132,6 +171,7 @@ class MetricsPanel(QWidget):
                        f"{vs['train_loss_gap']:+.4f} nats, train accuracy "
                        f"{100 * vs['train_accuracy_gap']:+.2f} pts, test accuracy "
                        f"{100 * vs['test_accuracy_gap']:+.2f} pts")
+        self._note(THEOREM2_STRUCTURE + ".")
         if "best_loss" in t2:
             self._note(f"pattern shifted by {t2.get('shift', 0):+.4f} nats so its minimum equals "
                        f"the best training loss reached, {t2['best_loss']:.4f} nats.")
@@ -195,25 +235,37 @@ class MetricsPanel(QWidget):
             self._note(f"measuring the surfaces took {tm['surface_train_s']:.2f} s (train) and "
                        f"{tm['surface_test_s']:.2f} s (test).")
 
-    def _checks(self, m: dict, p: dict) -> None:
+    def _checks(self, m: dict, p: dict, theorem: int) -> None:
         pp, lr = m.get("pattern_points"), m.get("loss_range")
         self._h("Checks and loss range")
         body = []
-        if pp:
+        if pp:   # Theorem 1's claims at pattern points (the core checks them on its runs only)
             acc = f"{pp['accuracy_at_argmin']:.3f}"
             self.rows["accuracy at argmin"] = acc
             body.append(["accuracy at the pattern's minimum", acc])
             body.append(["majority-class share", f"{pp['majority_class_share']:.3f}"])
             body.append(["output variance across samples", f"{pp['output_variance_max']:.1e}"])
-        if lr:
+        floor = f"{m.get('loss_floor', float('nan')):.4f} nats"
+        if lr and theorem == 2:
+            rng, chosen = f"[{lr[0]:.4g}, {lr[1]:.4g}] nats", p.get("chosen_range")
+            self.rows["target range"] = rng
+            if chosen:
+                body.append(["loss range chosen", f"[{chosen[0]:g}, {chosen[1]:g}] nats"])
+            body.append(["target range (shifted)", rng])
+            body.append(["H(π), constant-prediction floor", floor])
+        elif lr:
             rng = f"[{lr[0]:g}, {lr[1]:g}] nats"
             self.rows["loss range"] = rng
             body.append(["loss range", rng])
-            body.append(["floor H(π)", f"{m.get('loss_floor', float('nan')):.4f} nats"])
+            body.append(["floor H(π)", floor])
         self._table(["", "value"], body)
         if pp:
             self._note(f"train split at {pp['points_checked']} grid points incl. the pattern's "
                        f"argmin; floor from the {html.escape(p['dataset'])} train labels.")
+        if theorem == 2:
+            self._note("H(π) bounds a prediction that ignores x (Theorem 1's surfaces); "
+                       "Theorem 2's x block is a classifier, so its losses go below it. "
+                       "Theorem 1's checks at pattern points do not apply here.")
 
     # --- html helpers ----------------------------------------------------------------------------
     def _h(self, text: str) -> None:

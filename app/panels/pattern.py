@@ -1,12 +1,16 @@
 """Pattern panel: gallery (built-in images and functions), function parameters, image files
-(dialog and drag-and-drop share ``load_image``), a target preview and the loss range.
+(dialog and drag-and-drop share ``load_image``), a preview of the pattern and the loss range.
+
+Bound to the state: choosing writes ``pattern`` / ``smooth`` with ``state.choose`` (the state
+loads the pattern and refuses one that cannot be used); on every ``choice`` event the gallery,
+parameters and preview show what the state holds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -21,13 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losspattern_core.errors import LossPatternError
-from losspattern_core.data.patterns import PATTERN_FUNCTIONS as FUNCTIONS, Pattern, builtin_images, load_pattern
+import losspattern_core as lp
 
 from .. import messages
+from ..choice import is_function
+from ..state import AppState
+from ..views.arrays import plane
 from ..views.images import pixmap
 from .loss_range import LossRangeEditor
-from .pattern_params import PARAMS, spec_for
+from .pattern_params import PARAMS, spec_for, values_of
 
 THUMB = 56
 PREVIEW = 150
@@ -35,16 +41,23 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 ROLE_SPEC, ROLE_KIND = Qt.UserRole, Qt.UserRole + 1
 
 
+def _spin(lo: float, hi: float, decimals: int, value: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(lo, hi)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(1 if decimals == 0 else 10 ** -decimals * 5)
+    spin.setValue(value)
+    spin.setKeyboardTracking(False)
+    return spin
+
+
 class PatternPanel(QWidget):
-    """``pattern`` is the loaded Pattern; ``spec()`` the string for ConstructionConfig."""
-
-    changed = Signal()
-
-    def __init__(self, parent=None):
+    def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
-        self.z, self.rgb = 2, False
-        self.pattern: Pattern | None = None
-        self._spec = ""
+        self.state = state
+        self._mode = None          # (z, rgb) the gallery was filled for
+        self._params_for = None    # the function whose parameter spins are shown
+        self._param_spins: dict[str, QDoubleSpinBox] = {}
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListView.IconMode)
         self.gallery.setIconSize(QSize(THUMB, THUMB))
@@ -52,19 +65,15 @@ class PatternPanel(QWidget):
         self.gallery.setResizeMode(QListView.Adjust)
         self.gallery.setMovement(QListView.Static)
         self.gallery.setFixedHeight(2 * (THUMB + 26) + 6)
-        self.gallery.currentItemChanged.connect(lambda cur, _: cur and self._select(cur))
+        self.gallery.currentItemChanged.connect(lambda cur, _: cur and self._picked(cur))
         self.params_box = QWidget()
         self.params = QFormLayout(self.params_box)
         self.params.setContentsMargins(0, 0, 0, 0)
-        self._param_spins: dict[str, QDoubleSpinBox] = {}
-        self.smooth = QDoubleSpinBox()
-        self.smooth.setRange(0, 20)
-        self.smooth.setValue(1.0)
+        self.smooth = _spin(0, 20, 2, state.choice.smooth)
         self.smooth.setSuffix(" px")
-        self.smooth.setKeyboardTracking(False)
         self.smooth.setToolTip("Gaussian blur of the image (sigma in pixels of its 256-px copy); "
                                "smoother images are easier to draw into a loss surface")
-        self.smooth.valueChanged.connect(lambda _: self._reload())
+        self.smooth.valueChanged.connect(lambda v: self._choose(smooth=float(v)))
         self.open_button = QPushButton("Open image…")
         self.open_button.setToolTip("Any image Pillow reads; you can also drop a file on the "
                                     "window (Ctrl+O)")
@@ -76,17 +85,15 @@ class PatternPanel(QWidget):
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setStyleSheet("color: #444;")
-        self.loss_range = LossRangeEditor()
-        self.loss_range.changed.connect(self.changed)
-        side = QVBoxLayout()
-        side.addWidget(self.params_box)
+        self.loss_range = LossRangeEditor(state)
         self.smooth_row = QWidget()
         sr = QHBoxLayout(self.smooth_row)
         sr.setContentsMargins(0, 0, 0, 0)
         sr.addWidget(QLabel("smoothing"))
         sr.addWidget(self.smooth)
-        side.addWidget(self.smooth_row)
-        side.addWidget(self.open_button)
+        side = QVBoxLayout()
+        for w in (self.params_box, self.smooth_row, self.open_button):
+            side.addWidget(w)
         side.addWidget(self.description, 1)
         row = QHBoxLayout()
         row.addWidget(self.preview)
@@ -96,29 +103,100 @@ class PatternPanel(QWidget):
         lay.addWidget(self.gallery)
         lay.addLayout(row)
         lay.addWidget(self.loss_range)
-        self._fill_gallery()
+        state.events.choice.connect(self._show_state)
+        state.events.run.connect(lambda: self.setEnabled(not self.state.running))
+        self._show_state()
 
-    # --- gallery -----------------------------------------------------------------------------
-    def _fill_gallery(self) -> None:
+    # --- writing the state ---------------------------------------------------------------------
+    def _choose(self, report: bool = True, **fields) -> bool:
+        """``state.choose``; a pattern the core refuses is reported and nothing changes."""
+        try:
+            self.state.choose(**fields)
+        except lp.LossPatternError as exc:
+            if report:
+                messages.error(self, "Cannot use this pattern", str(exc))
+            self._show_state()   # back to what the state holds
+            return False
+        return True
+
+    def _picked(self, item: QListWidgetItem) -> None:
+        spec = item.data(ROLE_SPEC)
+        if item.data(ROLE_KIND) == "function":
+            values = values_of(self.state.choice.pattern) \
+                if self.state.choice.pattern.partition(":")[0] == spec else {}
+            spec = spec_for(spec, values)
+        self._choose(pattern=spec)
+
+    def _param_changed(self) -> None:
+        name = self._params_for
+        if name is not None:
+            self._choose(pattern=spec_for(name, {k: s.value()
+                                                 for k, s in self._param_spins.items()}))
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a pattern image", str(Path.home()),
+                                              IMAGE_FILTER)
+        if path:
+            self.load_image(path)
+
+    def load_image(self, path: str | Path) -> bool:
+        """The one path for dialog and drag-and-drop: a bad image keeps the previous pattern."""
+        path = Path(path)
+        if self.state.choice.z != 2:
+            messages.error(self, "Images are 2-D patterns",
+                           f"{path.name} is an image, a 2-D pattern; set z = 2 first "
+                           f"(now z = {self.state.choice.z}).")
+            return False
+        try:
+            self.state.choose(pattern=str(path))
+        except lp.LossPatternError as exc:
+            messages.error(self, "Cannot use this image", str(exc))
+            self._show_state()
+            return False
+        return True
+
+    # --- showing the state ---------------------------------------------------------------------
+    def _show_state(self) -> None:
+        c, pat = self.state.choice, self.state.pattern
         self.gallery.blockSignals(True)
-        self.gallery.clear()
-        if self.z == 2:
-            for name in builtin_images():
-                self._add_item(name, name, "builtin")
-        for name in FUNCTIONS:
-            self._add_item(name, name, "function")
+        if self._mode != (c.z, c.rgb):
+            self._fill_gallery(c.z)
+            self._mode = (c.z, c.rgb)
+        name = c.pattern.partition(":")[0]
+        function = is_function(c.pattern)
+        item = self._find(name if function else c.pattern)
+        if item is None and not function:
+            item = self._add_item(Path(c.pattern).name, c.pattern, "image", c.z)
+        self.gallery.setCurrentItem(item)
         self.gallery.blockSignals(False)
+        self._show_params(name if function else None, values_of(c.pattern))
+        self.smooth.blockSignals(True)
+        self.smooth.setValue(c.smooth)
+        self.smooth.blockSignals(False)
+        if pat is not None:
+            self.description.setText(pat.description)
+            grid = pat.grid(64)
+            shown = grid if pat.channels == 3 and c.z == 2 else plane(grid)
+            self.preview.setPixmap(pixmap(shown, PREVIEW, levels=(0, 1)))
+            self.preview.setToolTip(f"pattern {pat.name} (before the loss range): bright = "
+                                    f"high loss; α1 right, α2 up")
 
-    def _add_item(self, label: str, spec: str, kind: str) -> QListWidgetItem:
+    def _fill_gallery(self, z: int) -> None:
+        self.gallery.clear()
+        if z == 2:
+            for name in lp.builtin_images():
+                self._add_item(name, name, "builtin", z)
+        for name in lp.PATTERN_FUNCTIONS:
+            self._add_item(name, name, "function", z)
+
+    def _add_item(self, label: str, spec: str, kind: str, z: int) -> QListWidgetItem:
         item = QListWidgetItem(label)
         item.setData(ROLE_SPEC, spec)
         item.setData(ROLE_KIND, kind)
         try:
-            thumb = load_pattern(spec, z=self.z, smooth=None, rgb=False).grid(32)
-            from ..views.arrays import plane
-
+            thumb = lp.load_pattern(spec, z=z, smooth=None, rgb=False).grid(32)
             item.setIcon(pixmap(plane(thumb), THUMB, levels=(0, 1)))
-        except LossPatternError:
+        except lp.LossPatternError:
             pass
         item.setToolTip(f"{kind}: {spec}")
         self.gallery.addItem(item)
@@ -130,128 +208,31 @@ class PatternPanel(QWidget):
                 return self.gallery.item(i)
         return None
 
-    def _select(self, item: QListWidgetItem) -> None:
-        kind, spec = item.data(ROLE_KIND), item.data(ROLE_SPEC)
-        self._build_params(spec if kind == "function" else None)
-        self._try_load(spec, kind)
-
-    # --- parameters --------------------------------------------------------------------------
-    def _build_params(self, function: str | None, values: dict | None = None) -> None:
-        while self.params.rowCount():
-            self.params.removeRow(0)
-        self._param_spins = {}
+    def _show_params(self, function: str | None, values: dict) -> None:
+        """Parameter spins of ``function`` holding ``values`` (rebuilt only for a new one)."""
         self.smooth_row.setVisible(function is None)
-        for key, default, lo, hi, decimals in PARAMS.get(function or "", []):
-            spin = QDoubleSpinBox()
-            spin.setRange(lo, hi)
-            spin.setDecimals(decimals)
-            spin.setSingleStep(1 if decimals == 0 else 10 ** -decimals * 5)
-            spin.setValue((values or {}).get(key, default))
-            spin.setKeyboardTracking(False)
-            spin.valueChanged.connect(lambda _: self._reload())
-            self.params.addRow(key, spin)
-            self._param_spins[key] = spin
+        if function != self._params_for:
+            while self.params.rowCount():
+                self.params.removeRow(0)
+            self._param_spins = {}
+            for key, default, lo, hi, decimals in PARAMS.get(function or "", []):
+                spin = _spin(lo, hi, decimals, default)
+                spin.valueChanged.connect(lambda _: self._param_changed())
+                self.params.addRow(key, spin)
+                self._param_spins[key] = spin
+            self._params_for = function
+        for key, default, *_ in PARAMS.get(function or "", []):
+            spin = self._param_spins[key]
+            spin.blockSignals(True)
+            spin.setValue(values.get(key, default))
+            spin.blockSignals(False)
 
-    def _function_spec(self, name: str) -> str:
-        return spec_for(name, {k: s.value() for k, s in self._param_spins.items()})
-
-    # --- loading -------------------------------------------------------------------------------
-    def _try_load(self, spec: str, kind: str, report: bool = False) -> bool:
-        try:
-            pat = load_pattern(spec, z=self.z, smooth=self.smooth.value(), rgb=self.rgb)
-        except LossPatternError as exc:
-            if report:
-                messages.error(self, "Cannot use this pattern", str(exc))
-            return False
-        self.pattern, self._spec, self._kind = pat, spec, kind
-        self.description.setText(pat.description)
-        grid = pat.grid(64)
-        from ..views.arrays import plane
-
-        self.preview.setPixmap(pixmap(grid if pat.channels == 3 and self.z == 2 else plane(grid),
-                                      PREVIEW, levels=(0, 1)))
-        self.preview.setToolTip(f"target T of {pat.name}: bright = high loss; α1 right, α2 up")
-        self.changed.emit()
-        return True
-
-    def _reload(self) -> None:
-        item = self.gallery.currentItem()
-        if item is None:
-            return
-        kind, spec = item.data(ROLE_KIND), item.data(ROLE_SPEC)
-        self._try_load(self._function_spec(spec) if kind == "function" else spec, kind,
-                       report=True)
-
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a pattern image", str(Path.home()),
-                                              IMAGE_FILTER)
-        if path:
-            self.load_image(path)
-
-    def load_image(self, path: str | Path) -> bool:
-        """The one path for dialog and drag-and-drop: a bad image keeps the previous pattern."""
-        path = Path(path)
-        if self.z != 2:
-            messages.error(self, "Images are 2-D patterns",
-                           f"{path.name} is an image, a 2-D pattern; set z = 2 first "
-                           f"(now z = {self.z}).")
-            return False
-        previous = self.gallery.currentItem()
-        try:
-            load_pattern(str(path), z=2, smooth=self.smooth.value(), rgb=self.rgb)
-        except LossPatternError as exc:
-            messages.error(self, "Cannot use this image", str(exc))
-            return False
-        item = self._find(str(path))
-        if item is None:
-            self.gallery.blockSignals(True)
-            item = self._add_item(path.name, str(path), "image")
-            self.gallery.blockSignals(False)
-        self.gallery.setCurrentItem(item)
-        if self._spec != str(path):  # selection did not change (already current): load now
-            self._build_params(None)
-            ok = self._try_load(str(path), "image", report=True)
-            if not ok and previous is not None:
-                self.gallery.setCurrentItem(previous)
-            return ok
-        return True
-
-    # --- state ---------------------------------------------------------------------------------
+    # --- conveniences (command line, tests) ----------------------------------------------------
     def spec(self) -> str:
-        return self._spec
+        return self.state.choice.pattern
 
     def select(self, spec: str) -> bool:
-        """Select by spec (settings, command line); a path is opened as an image."""
-        name = spec.partition(":")[0]
-        item = self._find(name)
-        if item is None:
-            if Path(spec).suffix:
-                return self.load_image(spec)
-            return False
-        values = {}
-        if item.data(ROLE_KIND) == "function" and ":" in spec:
-            for kv in spec.partition(":")[2].split(","):
-                k, _, v = kv.partition("=")
-                try:
-                    values[k.strip()] = float(v)
-                except ValueError:
-                    pass
-        self.gallery.blockSignals(True)
-        self.gallery.setCurrentItem(item)
-        self.gallery.blockSignals(False)
-        kind = item.data(ROLE_KIND)
-        self._build_params(name if kind == "function" else None, values)
-        return self._try_load(self._function_spec(name) if kind == "function" else name, kind)
-
-    def set_mode(self, z: int, rgb: bool) -> None:
-        """z or RGB changed: images exist only for z = 2; reload the current pattern."""
-        if (z, rgb) == (self.z, self.rgb):
-            return
-        old = self._spec
-        self.z, self.rgb = z, rgb
-        self._fill_gallery()
-        if not self.select(old):
-            self.select("bumps")
-
-    def is_valid(self) -> bool:
-        return self.pattern is not None and self.loss_range.is_valid()
+        """Choose a pattern by spec; a path is opened as an image."""
+        if not is_function(spec) and Path(spec).suffix and spec not in lp.builtin_images():
+            return self.load_image(spec)
+        return self._choose(report=False, pattern=spec)

@@ -1,6 +1,6 @@
 """Parameters of the analytic patterns, as the GUI offers them (name, default, low, high, decimals).
 
-Defaults and bounds mirror ``losspattern_core.data.patterns``; the core still validates every value.
+Defaults and bounds mirror the core's pattern functions; the core still validates every value.
 """
 
 PARAMS = {
@@ -21,3 +21,15 @@ def spec_for(name: str, values: dict) -> str:
         if abs(v - default) > 1e-12:
             opts.append(f"{key}={int(round(v)) if decimals == 0 else round(v, decimals):g}")
     return name + (":" + ",".join(opts) if opts else "")
+
+
+def values_of(spec: str) -> dict:
+    """The numeric options of a function spec: ``rings:freq=5`` -> {"freq": 5.0}."""
+    values = {}
+    for kv in filter(None, spec.partition(":")[2].split(",")):
+        key, _, value = kv.partition("=")
+        try:
+            values[key.strip()] = float(value)
+        except ValueError:
+            pass
+    return values

@@ -1,4 +1,9 @@
-"""Run panel: Start, Cancel, a progress bar with ETA and the live regression-loss curve."""
+"""Run panel: Start, Cancel, a progress bar with ETA, the regression-loss curve, Re-measure.
+
+Observes the state: the bar and the status line show the live activity or how it ended, the
+curve is the regression of the run the state holds (live or finished) and says which run.
+The buttons' clicks are wired by the main window.
+"""
 
 from __future__ import annotations
 
@@ -14,31 +19,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..captions import activity_texts, outcome_texts
+from ..state import AppState
+
 MAX_CURVE_POINTS = 4000
-PHASES = {"baseline": "ordinary net", "classifier": "classifier", "regression": "regression"}
+REMEASURE_GRID = {1: 1024, 2: 256, 3: 64}   # a finer grid than a run's, per z
+CURVE_TITLE = "regression: fit of σ(g(α)) to T (normalised MSE)"
 
 
 class RunPanel(QWidget):
-    def __init__(self, parent=None):
+    def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
+        self.state = state
+        self._z = None
         self.start = QPushButton("▶ Start")
         self.start.setToolTip("Build the network (Ctrl+R)")
         self.start.setStyleSheet("QPushButton { font-weight: bold; padding: 4px 14px; }")
         self.cancel = QPushButton("■ Cancel")
         self.cancel.setToolTip("Stop the run within one step (Esc)")
-        self.cancel.setEnabled(False)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
-        self.bar.setValue(0)
-        self.bar.setFormat("idle")
         self.bar.setTextVisible(True)
-        self.status = QLabel("Choose a pattern and a dataset, then press Start.")
+        self.status = QLabel()
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "log10 fit loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setTitle("regression: fit of σ(g(α)) to T (normalised MSE)", size="9pt")
         self.plot.setMinimumHeight(120)
         self.plot.hideButtons()
         self.curve = self.plot.plot(pen=pg.mkPen("#c44e52", width=1.5))
@@ -46,10 +53,8 @@ class RunPanel(QWidget):
         self.remeasure.setToolTip("Measure the finished network's train and test surfaces again "
                                   "on a finer grid; they appear coarse and sharpen (exact values "
                                   "at every level). Cancel stops it.")
-        self.remeasure.setEnabled(False)
         self.remeasure_grid = QSpinBox()
         self.remeasure_grid.setRange(8, 1024)
-        self.remeasure_grid.setValue(256)
         self.remeasure_grid.setKeyboardTracking(False)
         self.remeasure_grid.setToolTip("grid points per direction (256 for z = 2 takes seconds "
                                        "to minutes; z = 3 needs far fewer)")
@@ -67,31 +72,47 @@ class RunPanel(QWidget):
         lay.addWidget(self.status)
         lay.addLayout(again)
         lay.addWidget(self.plot, 1)
+        for event in (state.events.run, state.events.choice, state.events.result):
+            event.connect(self._show_state)
+        self._show_state()
 
-    def set_running(self, running: bool) -> None:
-        self.start.setEnabled(not running)
-        self.cancel.setEnabled(running)
+    def _show_state(self) -> None:
+        st = self.state
+        if st.choice.z != self._z:
+            self._z = st.choice.z
+            self.remeasure_grid.setValue(REMEASURE_GRID.get(self._z, 16))
+        self.start.setEnabled(st.start_problem() is None)
+        self.cancel.setEnabled(st.running)
+        self.remeasure.setEnabled(st.can_remeasure)
+        if st.running:
+            text, fraction, status = activity_texts(st.progress)
+            if fraction is None:
+                self.bar.setRange(0, 0)   # busy: the amount of work is not known in advance
+            else:
+                self.bar.setRange(0, 1000)
+                self.bar.setValue(int(fraction * 1000))
+        else:
+            text, status = outcome_texts(st.progress, st.result)
+            self.bar.setRange(0, 1000)
+            if st.progress.outcome in ("finished", "remeasured"):
+                self.bar.setValue(1000)
+            elif not st.progress.outcome:
+                self.bar.setValue(0)
+        self.bar.setFormat(text)
+        self.status.setText(status)
+        self._show_curve()
 
-    def reset(self) -> None:
-        self.bar.setValue(0)
-        self.bar.setFormat("starting…")
-        self.curve.setData([], [])
-
-    def show_frame(self, frame) -> None:
-        frac = frame.step / max(frame.total, 1)
-        rate = frame.step / max(frame.elapsed, 1e-9)
-        eta = (frame.total - frame.step) / max(rate, 1e-9)
-        self.bar.setValue(int(frac * 1000))
-        what = "" if frame.phase == "regression" else f"{PHASES.get(frame.phase, frame.phase)} "
-        self.bar.setFormat(f"{what}{frame.step}/{frame.total} · ETA {eta:.0f} s")
-
-    def show_losses(self, steps: np.ndarray, values: np.ndarray) -> None:
+    def _show_curve(self) -> None:
+        run = self.state.live or self.state.result
+        if run is None or not len(run.loss_steps):
+            self.curve.setData([], [])
+            self.plot.setTitle(CURVE_TITLE, size="9pt")
+            return
+        steps, values = run.loss_steps, run.loss_values
         if len(steps) > MAX_CURVE_POINTS:  # keep the line cheap to draw on long runs
             idx = np.linspace(0, len(steps) - 1, MAX_CURVE_POINTS).astype(int)
             steps, values = steps[idx], values[idx]
         ok = values > 0
         self.curve.setData(steps[ok], np.log10(values[ok]))
-
-    def show_done(self, text: str, seconds: float | None = None) -> None:
-        self.bar.setValue(1000 if seconds is not None else self.bar.value())
-        self.bar.setFormat(text)
+        stale = " (other settings than chosen now)" if self.state.stale_differences() else ""
+        self.plot.setTitle(f"{CURVE_TITLE} · run {run.run_id}{stale}", size="9pt")

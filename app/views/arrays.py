@@ -80,28 +80,3 @@ def rgb_composite(heads_arr: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 RGB_SQUASH = "colour = (loss − low) / (high − low) per head, linear over the loss range, clipped"
-
-
-def subgrid_indices(grid: int, size: int) -> np.ndarray:
-    """Indices of the ``size``-point sub-grid of a ``grid``-point axis that progressive
-    refinement measures (every 2^k-th index plus the last one); linspace if none matches."""
-    k = 0
-    while 2**k <= max(grid - 1, 1):
-        idx = np.union1d(np.arange(0, grid, 2**k), [grid - 1])
-        if len(idx) == size:
-            return idx
-        k += 1
-    return np.round(np.linspace(0, grid - 1, size)).astype(int)
-
-
-def subsample_like(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """``arr`` (G,)*z [with leading heads] taken at the sub-grid that has ``shape``."""
-    a = np.asarray(arr)
-    if a.shape == tuple(shape):
-        return a
-    if a.ndim != len(shape) or a.ndim == 0:
-        return None
-    out = a
-    for ax in range(a.ndim):  # an axis of equal length (e.g. the heads) is kept whole
-        out = np.take(out, subgrid_indices(a.shape[ax], shape[ax]), axis=ax)
-    return out if out.shape == tuple(shape) else None

@@ -1,7 +1,8 @@
 """z = 1: target, measured train and test loss as curves over alpha_1, in one labelled plot.
 
-The train curve updates live from the run's streamed snapshots (the controller already
-coalesces them to ~30 Hz); progressive re-measurement draws coarse curves that sharpen.
+Observes the state: the curves, title and legend are those of ``state.shown`` (one source).
+The train curve updates live from the run's streamed snapshots (the controller coalesces them
+to 10 Hz); progressive re-measurement draws coarse curves that sharpen.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ..captions import curve_labels, curves_title
+
 # target: a wide pale band, so that measured curves lying exactly on it stay visible
 STYLE = {"target": ("#bbbbbb", "target T", 7, Qt.SolidLine),
          "train": ("#1f5fa8", "measured train", 2, Qt.SolidLine),
@@ -18,8 +21,10 @@ STYLE = {"target": ("#bbbbbb", "target T", 7, Qt.SolidLine),
 
 
 class CurvesView(QWidget):
-    def __init__(self, parent=None):
+    def __init__(self, state, parent=None):
         super().__init__(parent)
+        self.state = state
+        self._labels: dict[str, str] = {}
         self.plot = pg.PlotWidget(background="w")
         self.plot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 230),
                             pen=pg.mkPen("#999"))   # bottom right, opaque over the curves
@@ -37,13 +42,27 @@ class CurvesView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(STYLE)
+        state.events.shown.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        shown = self.state.shown
+        for name in STYLE:
+            self.set_array(name, shown.array(name), shown.heads)
+        self.set_title(curves_title(shown))
+        self.set_labels(curve_labels(shown))
 
     def set_labels(self, labels: dict[str, str]) -> None:
         """Legend texts, e.g. {"train": "measured train (digits, 1420 samples)"}."""
+        merged = {**self._labels, **labels}
+        if merged == self._labels:
+            return
+        self._labels = merged
         legend = self.plot.plotItem.legend
-        for name, text in labels.items():
-            legend.removeItem(self.curves[name])
-            legend.addItem(self.curves[name], text)
+        for name in STYLE:   # all again, so the legend keeps its order
+            if name in merged:
+                legend.removeItem(self.curves[name])
+                legend.addItem(self.curves[name], merged[name])
 
     def set_title(self, text: str) -> None:
         self.plot.setTitle(text, size="10pt")
@@ -59,10 +78,6 @@ class CurvesView(QWidget):
             a = a[..., a.shape[-1] // 2]
         self.arrays[name] = a
         self.curves[name].setData(np.linspace(0, 1, len(a)), a)
-
-    def clear_measured(self) -> None:
-        for name in ("train", "test"):
-            self.set_array(name, None)
 
     def widget_for_export(self):
         return self.plot

@@ -1,7 +1,10 @@
 """The 3-D surface tab: a SurfaceScene canvas plus "show" and colormap choosers.
 
-Repaints are throttled (mesh updates cost ~60 ms on a software renderer): new data is kept and
-applied by a timer at most every PAINT_3D_MS.
+Used on its own, the view shows what ``update_data`` gives it. Bound to the state (``bind``),
+it observes ``state.shown`` (arrays, colour levels, provenance: the same as the heatmaps') and
+``state.view`` (source, colormap), and its choosers write ``state.view``. Repaints are
+throttled (mesh updates cost ~60 ms on a software renderer): new data is kept and applied by
+a timer at most every PAINT_3D_MS.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..captions import view3d_provenance
 from .arrays import argmin_xy, plane, rgb_composite
 from .surface_scene import COLORMAPS, SurfaceScene
 
@@ -41,16 +45,17 @@ class GLView(QWidget):
     def _init_gl(self, scene) -> None:
         use_qt_backend()
         self.scene = scene
+        self.state = None
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(SOURCES)
         self.levels = (0.0, 1.0)
         self.provenance = ""
         self.source = QComboBox()
         self.source.addItems([SOURCE_LABELS[s] for s in SOURCES])
         self.source.setCurrentIndex(1)
-        self.source.currentIndexChanged.connect(lambda _: self._schedule())
+        self.source.currentIndexChanged.connect(self._source_chosen)
         self.cmap = QComboBox()
         self.cmap.addItems(COLORMAPS)
-        self.cmap.currentTextChanged.connect(self.scene.set_colormap)
+        self.cmap.currentTextChanged.connect(self._colormap_chosen)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self._timer = QTimer(self)
@@ -62,6 +67,49 @@ class GLView(QWidget):
 
     def _on_draw(self, event=None) -> None:
         self._drawn = True
+
+    # --- the state -----------------------------------------------------------------------------
+    def bind(self, state) -> None:
+        """Observe ``state`` from now on (and write the choosers' values into it)."""
+        self.state = state
+        state.events.shown.connect(self._sync)
+        state.events.view.connect(self._sync)
+        self._sync()
+
+    def accepts(self, z: int) -> bool:  # pragma: no cover - overridden
+        """Whether this view draws surfaces of dimension ``z``."""
+        raise NotImplementedError
+
+    def _sync(self) -> None:
+        shown, view = self.state.shown, self.state.view
+        for combo, text in ((self.source, SOURCE_LABELS.get(view.source3d, "")),
+                            (self.cmap, view.colormap)):
+            if combo.findText(text) >= 0 and combo.currentText() != text:
+                combo.blockSignals(True)
+                combo.setCurrentText(text)
+                combo.blockSignals(False)
+        if self.scene.cmap_name != view.colormap and view.colormap in COLORMAPS:
+            self.scene.set_colormap(view.colormap)
+        self.provenance = view3d_provenance(shown)
+        ok = self.accepts(shown.z)
+        for name in SOURCES:
+            self.update_data(name, shown.array(name) if ok else None, shown.heads,
+                             shown.levels, loss_range=shown.loss_range)
+        self._sync_view(view)
+
+    def _sync_view(self, view) -> None:
+        """What a subclass takes from the view settings besides source and colormap."""
+
+    def _source_chosen(self, _=None) -> None:
+        if self.state is not None:
+            self.state.set_view(source3d=self.current_source())
+        self._schedule()
+
+    def _colormap_chosen(self, name: str) -> None:
+        if self.state is not None:
+            self.state.set_view(colormap=name)
+        else:
+            self.scene.set_colormap(name)
 
     def _choosers(self) -> QHBoxLayout:
         """The "Show: [source]  Colours: [colormap]" bar; callers append their own widgets."""
@@ -77,14 +125,6 @@ class GLView(QWidget):
 
     def set_source(self, name: str) -> None:
         self.source.setCurrentIndex(SOURCES.index(name))
-
-    def set_provenance(self, text: str) -> None:
-        self.provenance = text
-        self._schedule()
-
-    def set_levels(self, levels: tuple[float, float]) -> None:
-        self.levels = levels
-        self._schedule()
 
     def _shown(self) -> tuple[str, np.ndarray | None]:
         """The chosen source and its array; the target until a measured one exists."""
@@ -147,6 +187,9 @@ class SurfaceView(GLView):
     """z = 2: the loss surface; with three heads its height is their mean and its colour the
     RGB composite of the heads (linear over the loss range)."""
 
+    def accepts(self, z: int) -> bool:
+        return z == 2
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self._init_gl(SurfaceScene(size=(640, 480), show=False))
@@ -179,8 +222,8 @@ class SurfaceView(GLView):
             self.caption.setText("nothing to show yet")
             return
         target = self.arrays["target"]
-        marker = argmin_xy(target)[:2] if target is not None and target.shape == arr.shape \
-            else argmin_xy(arr)[:2]
+        ref = target if target is not None and target.shape == arr.shape else arr
+        marker = argmin_xy(ref)[:2]
         colours = self.colours[name]
         self.scene.update_data(arr, self.levels, marker, colours=colours)
         what = SOURCE_LABELS[name]
@@ -188,6 +231,7 @@ class SurfaceView(GLView):
             what += " (height: mean of the R, G, B heads; colour: their composite, " \
                     "linear over the loss range)"
         grid = f"{arr.shape[0]}×{arr.shape[1]} grid"
-        self.caption.setText(f"{what}, {grid}{self.provenance}; red dot: the pattern's "
-                             f"minimum (α1 = {marker[0]:.2f}, α2 = {marker[1]:.2f}). "
+        whose = "the pattern's" if ref is target else "this surface's"
+        self.caption.setText(f"{what}, {grid}{self.provenance}; red dot: {whose} minimum "
+                             f"(α1 = {marker[0]:.2f}, α2 = {marker[1]:.2f}). "
                              f"Drag to rotate, scroll to zoom.")

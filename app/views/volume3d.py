@@ -1,7 +1,8 @@
 """The 3-D tab for z = 3: a VolumeScene canvas with a slider per axis for the slice planes.
 
-The slice planes and the 2-D slice heatmaps are kept in step by the window (``slices_changed``
-here, ``HeatmapsView.slice_changed`` there). Redraws are throttled like the surface view's.
+Bound to the state, the planes sit where ``state.view.slices`` says (the heatmaps' slice bar
+reads the same settings) and moving a slider writes them. Redraws are throttled like the
+surface view's.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ class VolumeView(GLView):
         self.scene.set_slices(self.slices())
         self._schedule()
 
+    def accepts(self, z: int) -> bool:
+        return z >= 3
+
+    def _sync_view(self, view) -> None:
+        if max(abs(a - b) for a, b in zip(view.slices, self.slices(), strict=True)) \
+                > 0.5 / SLIDER_STEPS:   # the sliders hold the state's slices to 1/1000
+            self.set_slices(view.slices)
+
     def update_data(self, name: str, arr: np.ndarray | None, heads: int = 1,
                     levels: tuple[float, float] | None = None, **_) -> None:
         a = None if arr is None else np.asarray(arr, dtype=np.float64)
@@ -106,6 +115,8 @@ class VolumeView(GLView):
         self._update_labels()
         self.scene.set_slices(self.slices())
         self.slices_changed.emit(self.slices())
+        if self.state is not None:
+            self.state.set_slices(self.slices())
 
     def _update_labels(self) -> None:
         for i, lab in enumerate(self.slider_labels):
@@ -129,5 +140,6 @@ class VolumeView(GLView):
         self.caption.setText(
             f"{what} on a {'×'.join(map(str, arr.shape))} grid{self.provenance}: three slice "
             f"planes ({planes}) and a faint haze of the whole volume, one colour scale "
-            f"[{self.levels[0]:.3g}, {self.levels[1]:.3g}] nats; red dot: the pattern's minimum "
+            f"[{self.levels[0]:.3g}, {self.levels[1]:.3g}] nats; red dot: "
+            f"{'the pattern' if ref is target else 'this volume'}'s minimum "
             f"(α = {marker[0]:.2f}, {marker[1]:.2f}, {marker[2]:.2f}). Drag to rotate.")

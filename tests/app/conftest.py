@@ -1,26 +1,66 @@
-"""Fixtures for the GUI tests (pytest-qt, run under Xvfb with QT_QPA_PLATFORM=xcb)."""
+"""Fixtures for the app's tests (pytest-qt, run under Xvfb with QT_QPA_PLATFORM=xcb).
+
+The guard ``no_leaks`` (autouse) fails a test that leaves a QThread running, a dataset loader
+thread alive or a top-level widget alive. The Qt-free tests (state, captions) use no Qt
+fixture; the guard checks nothing Qt when no QApplication exists.
+"""
 
 from __future__ import annotations
 
+import gc
+import threading
+import types
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QThread
 
-from losspattern_core.config import ConstructionConfig
+import losspattern_core as lp
 
-TINY = dict(steps=60, grid=16, width=32, snapshot_every=20)
+TINY = dict(steps=60, grid=16, width=32)
+GRACE_MS = 5000   # a thread that has been told to stop gets this long to end
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(monkeypatch):
+    """Fail the test if it leaves a QThread running or top-level widgets alive."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QThread
+    from PySide6.QtWidgets import QApplication
+
+    started: list = []
+    real_start = QThread.start
+    monkeypatch.setattr(QThread, "start",
+                        lambda self, *a: (started.append(self), real_start(self, *a))[1])
+    app = QApplication.instance()
+    before = {id(w) for w in app.topLevelWidgets()} if app is not None else set()
+    yield
+    running = [t.objectName() for t in started if not t.wait(GRACE_MS)]
+    loaders = [t.name for t in threading.enumerate() if t.name.startswith("dataset-")
+               and (t.join(GRACE_MS / 1000) or t.is_alive())]
+    app = QApplication.instance()
+    leaked = []
+    if app is not None:
+        app.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        gc.collect()
+        leaked = [type(w).__name__ for w in app.topLevelWidgets()
+                  if id(w) not in before and w.isVisible()]
+    assert not running, f"QThreads still running after the test: {running}"
+    assert not loaders, f"dataset loader threads still alive after the test: {loaders}"
+    assert not leaked, f"top-level widgets left open after the test: {leaked}"
 
 
 @pytest.fixture(autouse=True)
 def short_ordinary_training(monkeypatch):
     """The ordinary-training comparison (ease) runs in every GUI run: keep it short here."""
-    from losspattern_core import training as baseline
+    from losspattern_core import training
 
-    monkeypatch.setattr(baseline, "STEPS", 100)
+    monkeypatch.setattr(training, "STEPS", 100)
 
 
 @pytest.fixture
-def tiny_config() -> ConstructionConfig:
-    return ConstructionConfig(**TINY)
+def tiny_config() -> lp.ConstructionConfig:
+    return lp.ConstructionConfig(**TINY, snapshot_every=20)
 
 
 @pytest.fixture
@@ -36,12 +76,13 @@ def errors(monkeypatch) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def window(qtbot, tmp_path, errors):
-    from app.window import MainWindow
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
 
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat), restore=False)
-    win.network_panel.set_values({"steps": TINY["steps"], "grid": TINY["grid"],
-                                  "width": TINY["width"]})
     qtbot.addWidget(win)
+    win.state.choose(**TINY)
     win.show()
     qtbot.waitExposed(win)
     wait_dataset(qtbot, win)
@@ -52,11 +93,10 @@ def window(qtbot, tmp_path, errors):
 
 def wait_dataset(qtbot, win, timeout=30_000) -> None:
     """Datasets load on a worker thread: wait until one is in place."""
-    qtbot.waitUntil(lambda: not win.dataset_panel.loading and win.dataset_panel.dataset
-                    is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: win.state.ready, timeout=timeout)
 
 
-def run_to_end(qtbot, win, timeout=30_000):
+def run_to_end(qtbot, win, timeout=60_000):
     with qtbot.waitSignal(win.controller.finished, timeout=timeout) as blocker:
         assert win.start_run() is not None
     return blocker.args[0]
@@ -66,4 +106,47 @@ def no_qthread_running(controller) -> bool:
     return all(not t.isRunning() for t, _, _ in controller._threads.values())
 
 
-__all__ = ["QThread", "TINY", "no_qthread_running", "run_to_end", "wait_dataset"]
+def fake_core(**overrides):
+    """The core's public names, some replaced (a stand-in for ``RunController(core=...)``)."""
+    names = ("validate", "construct", "measure_surfaces_progressive", "construction_metrics",
+             "ease_comparison", "progressive_surface", "fidelity_per_head", "LossPatternError")
+    return types.SimpleNamespace(**{**{n: getattr(lp, n) for n in names}, **overrides})
+
+
+def endless_construction(record: list, cancelled=lambda: False):
+    """A stand-in for ``lp.construct``: a generator of frames that never ends by itself.
+    It appends to ``record`` whether ``cancelled()`` was already true when each step began,
+    and "closed" when the generator is closed."""
+
+    def construct(resolved):
+        step = 0
+        try:
+            while True:
+                step += 1
+                record.append(bool(cancelled()))
+                threading.Event().wait(0.002)   # a step's work, without spinning a core
+                yield lp.Frame(step, 10**9, 1.0 / step, 0.01 * step)
+        finally:
+            record.append("closed")
+
+    return construct
+
+
+def fake_result(run, surfaces=None, resolved=None):
+    """What the worker hands over at the end, without training anything."""
+    resolved = resolved or run.resolved
+    target = resolved.target()
+    surfaces = surfaces or {"train": target + 0.01, "test": target + 0.02}
+    con = SimpleNamespace(resolved=resolved, target=target, config=resolved.config)
+    return SimpleNamespace(construction=con, measurement=SimpleNamespace(surfaces=surfaces),
+                           metrics={"train": {"psnr_db": 40.0}, "test": {"psnr_db": 39.0}},
+                           seconds=1.5)
+
+
+def finished_run(st, run_id: int = 1, resolved=None):
+    resolved = resolved or lp.validate(st.choice.config(), dataset=st.dataset,
+                                       pattern=st.pattern)
+    st.begin_run(run_id, resolved)
+    st.run_losses(np.arange(1, 61), np.linspace(1, 0.01, 60))
+    st.finish_run(fake_result(st.live))
+    return st.result

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import losspattern_core as lp
 from app.actions import VIEW_3D, VIEW_HEATMAPS, VIEW_RUN, export_view_png
 from app.exporting import ExportError, export_bundle, export_surfaces
-from losspattern_core.io.bundle import load_bundle
 
 from .conftest import run_to_end
 
@@ -38,7 +38,7 @@ def test_surfaces_npy_and_csv(finished, tmp_path):
 
 def test_bundle_loads_back(finished, tmp_path):
     out = export_bundle(tmp_path / "b", finished.result)
-    b = load_bundle(out)
+    b = lp.load_bundle(out)
     assert np.array_equal(b.surfaces["test"], finished.result.measurement.surfaces["test"])
     with pytest.raises(ExportError, match="already exists"):
         export_bundle(tmp_path / "b", finished.result)

@@ -30,9 +30,9 @@ def test_bad_pattern_exits_nonzero(tmp_path):
 
 
 def test_core_and_offscreen_import_no_qt():
-    code = ("import sys, losspattern_core.config, losspattern_core.construct, "
-            "losspattern_core.measure.metrics, app.render, app.views.surface_scene, "
+    code = ("import sys, losspattern_core as lp, app.render, app.views.surface_scene, "
             "app.views.heatmap_scene\n"
+            "lp.construct, lp.validate, lp.construction_metrics\n"
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

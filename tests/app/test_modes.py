@@ -4,21 +4,22 @@ composites, Theorem 2's comparison, off-thread dataset loading, progressive re-m
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
 
-from .conftest import run_to_end, wait_dataset
+import losspattern_core as lp
+
+from .conftest import fake_core, run_to_end, wait_dataset
 
 
 def _mode(window, **values):
-    window.network_panel.set_values(values)
-    assert window.network_panel.z.value() == values.get("z", window.network_panel.z.value())
+    window.state.choose(**values)
+    assert window.network_panel.z.value() == window.state.choice.z
 
 
 def test_z1_curves_live_and_final(qtbot, window):
-    _mode(window, z=1, steps=60, grid=32, snapshot_every=20)
+    _mode(window, z=1, steps=60, grid=32)
     window.pattern_panel.select("bumps")
     assert window.tabs.currentIndex() == 2 and window.tabs.isTabEnabled(2)
     assert not window.tabs.isTabEnabled(0)
@@ -56,7 +57,7 @@ def test_z3_slices_and_volume(qtbot, window):
     hm.slider.setValue(0)  # hold alpha_3 = 0
     np.testing.assert_allclose(hm.arrays["train"], train[:, :, 0])
     np.testing.assert_allclose(hm.arrays["test"], result.measurement.surfaces["test"][:, :, 0])
-    assert "α3 = 0.00" in hm.slice_label.text()
+    assert "α3 = 0.00" in hm.slice_box.label.text()
     assert window.volume3d.slices()[2] == 0.0  # the 3-D plane followed the slider
     hm.axis_combo.setCurrentIndex(2)  # hold alpha_1 instead
     hm.slider.setValue(1000)
@@ -98,24 +99,36 @@ def test_rgb_composite_is_colour_with_per_channel_metrics(qtbot, window):
 
 
 def test_theorem2_metrics_show_the_comparison(qtbot, window):
-    if not window.network_panel.t2.isEnabled():
-        pytest.skip("the core has no Theorem 2")
     _mode(window, z=2, grid=10, steps=30, width=48)
     window.network_panel.t2.setChecked(True)
     assert "Theorem 2" in window.header.text()
-    phases = set()
+    phases, live_errors = set(), []
     window.controller.progress.connect(lambda f: phases.add(f.phase))
-    result = run_to_end(qtbot, window, timeout=90_000)
-    assert "theorem2" in result.metrics
+    window.state.events.shown.connect(
+        lambda: window.state.shown.origin == "live"
+        and live_errors.append(window.heatmaps.raw["error"]))
+    result = run_to_end(qtbot, window, timeout=120_000)
+    assert "theorem2" in result.metrics and "pattern_points" not in result.metrics
+    # while it ran, T was not yet shifted: no error map was computed against it
+    assert live_errors and all(e is None for e in live_errors)
     rows = window.metrics_panel.rows
     for key in ("train loss at α*", "train loss ordinary", "train accuracy at α*",
                 "train accuracy ordinary", "test accuracy at α*", "test accuracy ordinary",
-                "test-surface gap", "construction time", "ordinary training time"):
+                "test-surface gap", "construction time", "ordinary training time",
+                "target range"):
         assert key in rows, key
+    assert "accuracy at argmin" not in rows and "loss range" not in rows
     text = window.metrics_panel.text()
-    assert "not promised" in text and "ordinary" in text
+    assert "not promised" in text and "ordinary" in text and "c(x) + g(α)" in text
+    assert "constant-prediction floor" in text and "go below it" in text
     assert "regression" in phases and len(phases) > 1
-    assert "Theorem 2" in window.heatmaps.caption.text()
+    low, high = result.metrics["theorem2"]["target_range"]
+    caption = window.heatmaps.caption.text()
+    assert "Theorem 2" in caption and f"to [{low:.3g}, {high:.3g}] nats" in caption
+    assert "c(x) + g(α)" in caption
+    hm = window.heatmaps
+    np.testing.assert_allclose(hm.raw["error"], hm.raw["train"] - result.construction.target)
+    assert hm.raw["target"].min() == pytest.approx(result.metrics["theorem2"]["best_loss"])
 
 
 def test_theorem1_metrics_state_transfer_and_ease(qtbot, window):
@@ -131,43 +144,40 @@ def test_theorem1_metrics_state_transfer_and_ease(qtbot, window):
 
 
 def test_dataset_loads_off_the_gui_thread(qtbot, window, monkeypatch):
-    from app.panels import dataset as dataset_mod
-    from losspattern_core.errors import LossPatternError
-
-    panel = window.dataset_panel
-    real = dataset_mod.load_dataset
-    seen = {}
+    panel, state = window.dataset_panel, window.state
+    real = lp.load_dataset
+    seen, returned = {}, []
     gate = threading.Event()
 
     def slow(spec):
         seen["thread"] = threading.current_thread()
-        gate.wait(5)
+        gate.wait(30)
+        seen["select_had_returned"] = bool(returned)
         return real(spec)
 
-    monkeypatch.setattr(dataset_mod, "load_dataset", slow)
-    before = panel.dataset
-    t0 = time.perf_counter()
-    assert panel.select("synthetic")
-    assert time.perf_counter() - t0 < 0.5  # returned at once: the GUI thread is free
-    assert panel.loading and "loading" in panel.status.text()
+    monkeypatch.setattr(lp, "load_dataset", slow)
+    before = state.dataset
+    panel.select("synthetic")
+    returned.append(True)   # select() came back while the loader waits at the gate
+    assert state.dataset_loading == "synthetic" and "loading" in panel.status.text()
     assert panel.status.isVisibleTo(window)
-    assert panel.dataset is before and not window.run_panel.start.isEnabled()
-    qtbot.wait(50)  # the event loop turns while the loader works
+    assert state.dataset is before and not window.run_panel.start.isEnabled()
+    qtbot.waitUntil(lambda: "thread" in seen, timeout=10_000)
     gate.set()
     wait_dataset(qtbot, window)
-    assert seen["thread"] is not threading.main_thread()
-    assert panel.spec() == "synthetic" and panel.dataset is not before
+    assert seen["thread"] is not threading.main_thread() and seen["select_had_returned"]
+    assert panel.spec() == "synthetic" and state.dataset is not before
     assert not panel.status.isVisibleTo(window) and window.run_panel.start.isEnabled()
 
     def broken(spec):
-        raise LossPatternError(f"no such dataset: {spec}")
+        raise lp.LossPatternError(f"no such dataset: {spec}")
 
-    monkeypatch.setattr(dataset_mod, "load_dataset", broken)
-    current = panel.dataset
+    monkeypatch.setattr(lp, "load_dataset", broken)
+    current = state.dataset
     panel.select("nonsense-set")
-    qtbot.waitUntil(lambda: not panel.loading, timeout=5000)
+    qtbot.waitUntil(lambda: state.dataset_loading is None, timeout=10_000)
     assert panel.error.isVisibleTo(window) and "nonsense-set" in panel.error.text()
-    assert panel.dataset is current and panel.spec() == "synthetic"
+    assert state.dataset is current and panel.spec() == "synthetic"
 
 
 def test_remeasure_progressive_levels_end_at_full_grid(qtbot, window):
@@ -188,26 +198,31 @@ def test_remeasure_progressive_levels_end_at_full_grid(qtbot, window):
     assert window.run_panel.remeasure.isEnabled()
 
 
-def test_remeasure_cancel_is_prompt(qtbot, window, monkeypatch):
-    from app import controller as controller_mod
-
-    real = controller_mod.progressive_surface
-
-    def slow_levels(*args, **kwargs):  # each level takes a while, as on a big dataset
-        for frame in real(*args, **kwargs):
-            yield frame
-            time.sleep(0.3)
-
-    monkeypatch.setattr(controller_mod, "progressive_surface", slow_levels)
+def test_remeasure_cancel_stops_within_one_level(qtbot, window):
     run_to_end(qtbot, window)
+    proceed, produced, cancelled = threading.Event(), [], threading.Event()
+
+    def gated_levels(*args, **kwargs):   # each level waits until the test lets it go on
+        gen = lp.progressive_surface(*args, **kwargs)
+        try:
+            for item in gen:
+                produced.append(cancelled.is_set())
+                yield item
+                proceed.wait(30)
+        finally:
+            produced.append("closed")
+
+    window.controller.core = fake_core(progressive_surface=gated_levels)
     levels = []
     window.controller.level.connect(lambda split, size, arr: levels.append(size))
     assert window.remeasure(1024) is not None
     qtbot.waitUntil(lambda: len(levels) > 0, timeout=20_000)
-    t0 = time.perf_counter()
+    cancelled.set()
     window.cancel_run()
-    assert not window.controller.running and time.perf_counter() - t0 < 1.0
-    qtbot.waitUntil(lambda: window.controller.live_threads() == 0, timeout=2_000)
-    assert len(levels) < 8  # it stopped before the finest levels
-    assert window.heatmaps.arrays["train"].shape == (16, 16)  # back to the run's own grid
+    proceed.set()
+    assert not window.controller.running
+    qtbot.waitUntil(lambda: window.controller.live_threads() == 0, timeout=20_000)
+    assert produced[-1] == "closed"
+    assert sum(1 for p in produced if p is True) <= 1, produced   # at most one more level
+    assert window.heatmaps.raw["train"].shape == (16, 16)  # back to the run's own grid
     assert "cancelled" in window.run_panel.bar.format()

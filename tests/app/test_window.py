@@ -18,7 +18,7 @@ def test_run_fills_views_and_metrics(qtbot, window):
         assert hm.arrays[name] is not None and hm.arrays[name].shape == (16, 16)
         assert hm.images[name].image is not None
     assert np.allclose(hm.arrays["train"], result.measurement.surfaces["train"])
-    ds = window.dataset_panel.dataset
+    ds = window.state.dataset
     assert f"{len(ds.train_idx)} samples" in hm.titles["train"]
     assert f"{len(ds.test_idx)} samples" in hm.titles["test"]
     assert "Theorem 1" in window.header.text()
@@ -40,10 +40,14 @@ def test_cancel_from_window(qtbot, window):
     qtbot.waitUntil(lambda: len(frames) > 0, timeout=20_000)
     assert window.actions["cancel"].shortcut().toString() == "Esc"
     qtbot.keyClick(window, Qt.Key_Escape)
-    qtbot.waitUntil(lambda: not window.controller.running, timeout=1000)
-    qtbot.waitUntil(lambda: window.controller.live_threads() == 0, timeout=1000)
+    assert not window.controller.running and not window.state.running
+    qtbot.waitUntil(lambda: window.controller.live_threads() == 0, timeout=20_000)
+    n = len(frames)
+    qtbot.wait(100)
+    assert len(frames) == n   # nothing of the cancelled run arrives any more
     assert window.run_panel.bar.format() == "cancelled"
-    assert window.run_panel.start.isEnabled()
+    assert "nothing was kept" in window.run_panel.status.text()
+    assert window.run_panel.start.isEnabled() and window.state.result is None
 
 
 def _png(path, size=(40, 30)):
@@ -87,7 +91,7 @@ def test_bad_image_keeps_previous_pattern(qtbot, window, tmp_path, errors):
 
 def test_loss_range_below_floor_is_refused(qtbot, window):
     lr = window.pattern_panel.loss_range
-    floor = window.dataset_panel.dataset.entropy("train")
+    floor = window.state.dataset.entropy("train")
     assert f"{floor:.4f}" in lr.floor_label.text()
     lr.low.setValue(floor - 0.5)
     assert not lr.is_valid() and lr.range() is None
@@ -106,27 +110,34 @@ def test_function_parameters_change_the_spec(qtbot, window):
     assert window.config().pattern == "rings:freq=5"
 
 
-def test_theorem2_switch_matches_core(window):
-    from app.resources import theorem2_available
-
-    assert window.network_panel.t2.isEnabled() == theorem2_available()
-    if not theorem2_available():
-        assert "theorem2.py" in window.network_panel.t2.toolTip()
+def test_theorem2_is_offered_with_its_structure(qtbot, window):
+    panel = window.network_panel
+    assert panel.t2.isEnabled() and "dense" not in panel.t2.toolTip()
+    assert not panel.theorem_note.isVisibleTo(window)
+    panel.t2.click()
+    assert window.state.choice.theorem == 2 and "Theorem 2" in window.header.text()
+    note = panel.theorem_note.text()
+    assert panel.theorem_note.isVisibleTo(window)
+    assert "one-hot first-layer biases" in note and "c(x) + g(α)" in note
+    assert "block-diagonal" in note and not panel.rgb.isEnabled()
+    assert "c(x) + g(α)" in window.heatmaps.caption.text()
 
 
 def test_settings_remember_choices(qtbot, tmp_path, errors):
     from PySide6.QtCore import QSettings
 
-    from app.window import MainWindow
+    from app.main_window import MainWindow
 
     path = str(tmp_path / "s.ini")
     w1 = MainWindow(QSettings(path, QSettings.IniFormat))
     qtbot.addWidget(w1)
     w1.pattern_panel.select("rings")
     w1.network_panel.width.setValue(48)
+    w1.surface3d.cmap.setCurrentText("magma")
     w1.close()
     w2 = MainWindow(QSettings(path, QSettings.IniFormat))
     qtbot.addWidget(w2)
-    assert w2.pattern_panel.spec() == "rings"
-    assert w2.network_panel.width.value() == 48
+    assert w2.pattern_panel.spec() == "rings" and w2.state.choice.pattern == "rings"
+    assert w2.network_panel.width.value() == 48 and w2.state.choice.width == 48
+    assert w2.surface3d.cmap.currentText() == "magma"
     w2.close()

@@ -16,16 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from losspattern_core.io.bundle import save_bundle
-    from losspattern_core.config import ConstructionConfig, validate
-    from losspattern_core.construct import construct, drive
-    from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
+    import losspattern_core as lp
 
-    r = validate(ConstructionConfig(steps=60, grid=16, width=32, snapshot_every=0))
-    con = drive(construct(r))
-    m = measure_surfaces(con)
+    r = lp.validate(lp.ConstructionConfig(steps=60, grid=16, width=32, snapshot_every=0))
+    con = lp.drive(lp.construct(r))
+    m = lp.measure_surfaces(con)
     out = tmp_path_factory.mktemp("b") / "bundle"
-    return save_bundle(out, con, m, construction_metrics(con, m, checks=False))
+    return lp.save_bundle(out, con, m, lp.construction_metrics(con, m, checks=False))
 
 
 def test_render_bundle_in_a_qt_free_process(bundle, tmp_path):

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-
-pytestmark = pytest.mark.skipif(not os.environ.get("DISPLAY"),
-                                reason="needs an X server: run under xvfb-run")
 
 
 def _bumpy(g=24):
@@ -16,7 +11,7 @@ def _bumpy(g=24):
     return 2.5 + np.sin(6 * x)[:, None] * np.cos(4 * x)[None, :]
 
 
-def test_surface_view_renders_offscreen_at_size(qtbot):
+def test_surface_view_renders_offscreen_at_size(needs_display, qtbot):
     from app.views.surface3d import SurfaceView
 
     view = SurfaceView()
@@ -35,7 +30,7 @@ def test_surface_view_renders_offscreen_at_size(qtbot):
     assert view.scene.marker.visible
 
 
-def test_colormap_and_source_switch_change_pixels(qtbot):
+def test_colormap_and_source_switch_change_pixels(needs_display, qtbot):
     from app.views.surface3d import SurfaceView
 
     view = SurfaceView()

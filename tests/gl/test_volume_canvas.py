@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-
-pytestmark = pytest.mark.skipif(not os.environ.get("DISPLAY"),
-                                reason="needs an X server: run under xvfb-run")
 
 
 def _blob(g=16):
@@ -17,7 +12,7 @@ def _blob(g=16):
     return 3.0 - np.exp(-((a - 0.3) ** 2 + (b - 0.6) ** 2 + (c - 0.5) ** 2) * 10) + 0.5 * a
 
 
-def test_volume_view_renders_slices_and_follows_sliders(qtbot):
+def test_volume_view_renders_slices_and_follows_sliders(needs_display, qtbot):
     from app.views.volume3d import VolumeView
 
     view = VolumeView()

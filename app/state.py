@@ -1,0 +1,403 @@
+"""The application's state, Qt-free: what is chosen, each run with the settings it was measured
+with, and what each view shows. Panels write it; views and panels observe it.
+
+A tiny evented model (after napari's and glue's): ``AppState.events`` has one ``Event`` per
+topic, and every change ends by emitting the topics it touched, in a fixed order:
+
+* ``choice``: the chosen settings, the loaded pattern or dataset, the loss range's validity;
+* ``result``: the finished run (or its re-measurement) changed;
+* ``view``: what the views are set to (3-D source, colormap, slices, tab);
+* ``shown``: the data the views draw (``AppState.shown``, see ``shown.py``);
+* ``run``: the live activity (progress, phase, outcome, regression curve).
+
+Observers read the state when called; none of them may write it back from inside a callback
+except through the same public methods (they emit again, which is fine for small changes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import losspattern_core as lp
+
+from .choice import FALLBACK_PATTERN, Choice, is_function, pattern_allowed
+from .records import Layer, Progress, Remeasure, Run
+from .shown import PREVIEW_GRID, Shown, minimum_fracs, shown_of
+
+TOPICS = ("choice", "result", "view", "shown", "run")   # the order observers are told in
+CHOICE_FIELDS = {f.name for f in dataclasses.fields(Choice)} - {"dataset"}
+LOSS = "cross_entropy"   # the app's runs use the core's default loss
+
+
+class Event:
+    """Callbacks called in connection order by ``emit`` (no arguments: they read the state)."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[], None]] = []
+
+    def connect(self, callback: Callable[[], None]) -> Callable[[], None]:
+        self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callable[[], None]) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self) -> None:
+        for callback in list(self._callbacks):
+            callback()
+
+
+class Events:
+    """One ``Event`` per topic (see the module docstring)."""
+
+    def __init__(self) -> None:
+        for topic in TOPICS:
+            setattr(self, topic, Event())
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the views are set to, independent of the data."""
+
+    source3d: str = "train"                            # what the 3-D view shows
+    colormap: str = "viridis"
+    slice_axis: int = 2                                # z = 3: the direction the slices hold
+    slices: tuple[float, float, float] = (0.5, 0.5, 0.5)   # where each direction is held
+    slices_follow_minimum: bool = True                 # until the user moves them
+    tab: int = 0
+
+
+def load_dataset_now(spec: str, loaded, failed) -> None:
+    """The plain dataset loader (no thread): calls ``loaded(spec, ds)`` or ``failed(spec, msg)``."""
+    try:
+        ds = lp.load_dataset(spec)
+    except lp.LossPatternError as exc:
+        failed(spec, str(exc))
+    else:
+        loaded(spec, ds)
+
+
+class AppState:
+    """See the module docstring. ``load_dataset(spec, loaded, failed)`` loads a dataset and
+    reports back on the state's thread (the app passes a threaded loader)."""
+
+    def __init__(self, load_dataset=None) -> None:
+        self.events = Events()
+        self.choice = Choice()
+        self.pattern: lp.Pattern | None = None
+        self._pattern_key = None
+        self.dataset: lp.Dataset | None = None
+        self.dataset_loading: str | None = None   # the spec being loaded
+        self.dataset_error = ""
+        self.floor: float | None = None           # H(π) of the loaded dataset's train labels
+        self.live: Run | None = None
+        self.result: Run | None = None
+        self.progress = Progress()
+        self.view = ViewState()
+        self._load_dataset = load_dataset or load_dataset_now
+        self._preview: tuple = (None, "")
+        self.choice, self.pattern = self._with_pattern(self.choice, asked=True)
+        self._pattern_key = self.choice.pattern_key()
+        self.shown = Shown("empty", problem="loading the dataset…")
+
+    # --- what is chosen ------------------------------------------------------------------------
+    def choose(self, **fields) -> None:
+        """Change chosen settings (any ``Choice`` field; ``dataset`` starts loading one).
+
+        Raises ``lp.LossPatternError`` and changes nothing when an asked-for pattern cannot be
+        used; a pattern that does not exist in a new mode (an image at z != 2) falls back to
+        a function pattern."""
+        dataset = fields.pop("dataset", None)
+        unknown = set(fields) - CHOICE_FIELDS
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        new = dataclasses.replace(self.choice, **fields).normalised()
+        if new != self.choice:
+            pattern = self.pattern
+            if new.pattern_key() != self._pattern_key:
+                new, pattern = self._with_pattern(new, asked="pattern" in fields)
+            self.choice, self.pattern, self._pattern_key = new, pattern, new.pattern_key()
+            self._notify("choice", "shown")
+        if dataset is not None:
+            self.request_dataset(str(dataset))
+
+    def _with_pattern(self, new: Choice, asked: bool) -> tuple[Choice, lp.Pattern]:
+        if not pattern_allowed(new.pattern, new.z):
+            if asked:
+                raise lp.PatternError(f"{new.pattern} is an image, a 2-D pattern; set z = 2 "
+                                      f"first (now z = {new.z}).")
+            new = dataclasses.replace(new, pattern=FALLBACK_PATTERN)
+        smooth = None if is_function(new.pattern) else new.smooth
+        try:
+            return new, lp.load_pattern(new.pattern, z=new.z, smooth=smooth, rgb=new.rgb)
+        except lp.LossPatternError:
+            if asked or new.pattern == FALLBACK_PATTERN:
+                raise
+            new = dataclasses.replace(new, pattern=FALLBACK_PATTERN)
+            return new, lp.load_pattern(FALLBACK_PATTERN, z=new.z, rgb=new.rgb)
+
+    def request_dataset(self, spec: str) -> None:
+        """Start loading ``spec``; the loaded dataset stays chosen until the new one arrives."""
+        spec = spec.strip()
+        if not spec or spec == self.dataset_loading:
+            return
+        if spec == self.choice.dataset and self.dataset is not None:
+            if self.dataset_loading is not None:   # back to the current one: drop the other
+                self.dataset_loading = None
+                self._notify("choice")
+            return
+        self.dataset_loading, self.dataset_error = spec, ""
+        self._notify("choice")
+        self._load_dataset(spec, self.dataset_loaded, self.dataset_failed)
+
+    def dataset_loaded(self, spec: str, ds: lp.Dataset) -> None:
+        """A dataset arrived; a superseded request's is dropped. The loss range is kept when
+        still possible for the new floor, else reset to the default."""
+        if spec != self.dataset_loading:
+            return
+        self.dataset_loading, self.dataset = None, ds
+        self.floor = float(lp.floor(ds.marginal("train"), LOSS))
+        rng = self.choice.loss_range
+        if rng is None or self._range_problem(rng) is not None:
+            default = lp.default_loss_range(self.floor)
+            rng = (default.low, default.high)
+        self.choice = dataclasses.replace(self.choice, dataset=spec, loss_range=rng)
+        self._notify("choice", "shown")
+
+    def dataset_failed(self, spec: str, message: str) -> None:
+        if spec != self.dataset_loading:
+            return
+        self.dataset_loading = None
+        still = f" — still using {self.choice.dataset}" if self.choice.dataset else ""
+        self.dataset_error = f"could not load {spec}: {message}{still}"
+        self._notify("choice")
+
+    def _range_problem(self, rng) -> str | None:
+        if self.floor is None or rng is None:
+            return None
+        try:
+            lp.check_loss_range(float(rng[0]), float(rng[1]), self.floor, LOSS)
+        except lp.ConfigError as exc:
+            return str(exc).split(", e.g.")[0] + "."
+        return None
+
+    @property
+    def loss_range_problem(self) -> str | None:
+        """Why the chosen loss range is impossible for the dataset (None: it is possible)."""
+        return self._range_problem(self.choice.loss_range)
+
+    @property
+    def ready(self) -> bool:
+        """A dataset is loaded and none is loading."""
+        return self.dataset is not None and self.dataset_loading is None
+
+    @property
+    def running(self) -> bool:
+        return self.progress.activity != "idle"
+
+    @property
+    def can_remeasure(self) -> bool:
+        """A finished run is what the views show (its settings are the chosen ones) and
+        nothing runs: Re-measure applies to it."""
+        r = self.result
+        return (r is not None and r.finished and not self.running
+                and self.shown.run_id == r.run_id)
+
+    def start_problem(self) -> str | None:
+        """Why Start cannot run now (None: it can)."""
+        if self.running:
+            return "a run is under way"
+        if not self.ready:
+            return "the dataset is still loading; start again when it is in place."
+        return self.loss_range_problem
+
+    def preview(self) -> tuple[lp.Resolved, np.ndarray] | str:
+        """The chosen settings validated by the core, with their target on a preview grid;
+        or why there is none. Cached per settings."""
+        if self.dataset is None:
+            return "loading the dataset…"
+        problem = self.loss_range_problem
+        if problem:
+            return f"the loss range is impossible: {problem}"
+        cfg = self.choice.config()
+        key = (cfg, id(self.pattern), id(self.dataset))
+        if self._preview[0] != key:
+            try:
+                r = lp.validate(cfg, dataset=self.dataset, pattern=self.pattern)
+                value = (r, r.target(min(cfg.grid, PREVIEW_GRID.get(cfg.z, 12))))
+            except lp.LossPatternError as exc:
+                value = str(exc)
+            self._preview = (key, value)
+        return self._preview[1]
+
+    # --- runs ----------------------------------------------------------------------------------
+    def begin_run(self, run_id: int, resolved: lp.Resolved) -> None:
+        """A construction started: the views show it from now on; the last result is gone."""
+        self.live, self.result = Run.begin(run_id, resolved), None
+        self.progress = Progress("construction", phase="starting", latest="phase")
+        self._notify("result", "shown", "run")
+
+    def run_frame(self, frame: lp.Frame) -> None:
+        self.progress = dataclasses.replace(self.progress, frame=frame, latest="frame")
+        self._notify("run")
+
+    def run_losses(self, steps: np.ndarray, values: np.ndarray) -> None:
+        if self.live is not None:
+            self.live = self.live.replace(loss_steps=steps, loss_values=values)
+            self._notify("run")
+
+    def run_phase(self, text: str) -> None:
+        self.progress = dataclasses.replace(self.progress, phase=text, latest="phase")
+        self._notify("run")
+
+    def run_surface(self, step: int, arr: np.ndarray) -> None:
+        """A train surface streamed during the regression (the run's own grid)."""
+        if self.live is not None:
+            g = self.live.grid
+            self._set_live_layer("train", Layer(arr, g, g, step))
+
+    def _set_live_layer(self, split: str, layer: Layer) -> None:
+        self.live = self.live.replace(surfaces={**self.live.surfaces, split: layer})
+        self._notify("shown")
+
+    def measured_level(self, split: str, size: int, arr: np.ndarray) -> None:
+        """A level of a coarse-to-fine measurement: the run's own, or a re-measurement's."""
+        if self.live is not None:
+            g = self.live.grid
+            self.progress = dataclasses.replace(self.progress, level=(split, size, g),
+                                                latest="level")
+            self._set_live_layer(split, Layer(arr, g, size))
+        elif self.result is not None and self.result.remeasure is not None:
+            r = self.result.remeasure
+            r = dataclasses.replace(r, surfaces={**r.surfaces, split: Layer(arr, r.grid, size)})
+            self.result = self.result.replace(remeasure=r)
+            self.progress = dataclasses.replace(self.progress, level=(split, size, r.grid),
+                                                latest="level")
+            self._notify("shown", "run")
+
+    def finish_run(self, result) -> None:
+        """The worker's RunResult: the live run becomes the finished result."""
+        if self.live is None:
+            return
+        self.result, self.live = self.live.finish(result), None
+        self.progress = Progress(outcome="finished")
+        self._notify("result", "shown", "run")
+
+    def begin_remeasure(self, grid: int) -> None:
+        """Measure the finished run again at ``grid``: its own target there, no surface yet."""
+        r = self.result
+        self.result = r.replace(remeasure=Remeasure(grid, r.resolved.target(grid)))
+        self.progress = Progress("remeasure", phase=f"re-measuring at grid {grid}",
+                                 latest="phase")
+        self._notify("result", "shown", "run")
+
+    def finish_remeasure(self, done) -> None:
+        """The worker's Remeasured: final surfaces and fidelity at its grid."""
+        if self.result is None or self.result.remeasure is None:
+            return
+        r = self.result.remeasure
+        surfaces = {s: Layer(a, r.grid, r.grid) for s, a in done.surfaces.items()}
+        r = dataclasses.replace(r, surfaces=surfaces, fidelity=done.fidelity,
+                                seconds=done.seconds)
+        self.result = self.result.replace(remeasure=r)
+        self.progress = Progress(outcome="remeasured")
+        self._notify("result", "shown", "run")
+
+    def stopped(self, outcome: str, message: str = "") -> None:
+        """The activity ended without a result (``outcome`` "cancelled" or "failed"): a live
+        run keeps nothing, an unfinished re-measurement is dropped (the run's grid returns)."""
+        what = self.progress.activity
+        if self.live is not None:
+            self.live = None
+        if self.result is not None and self.result.remeasure is not None \
+                and not self.result.remeasure.done:
+            self.result = self.result.replace(remeasure=None)
+        if what == "remeasure":
+            outcome = f"re-measure {outcome}"
+        self.progress = Progress(outcome=outcome, message=message)
+        self._notify("result", "shown", "run")
+
+    def note(self, message: str) -> None:
+        """A message for the run panel (e.g. why Start did nothing)."""
+        self.progress = dataclasses.replace(self.progress, message=message, outcome="note")
+        self._notify("run")
+
+    def stale_differences(self) -> tuple[str, ...]:
+        """Settings in which the chosen ones differ from the finished run's (empty: none)."""
+        return self.shown.stale.differences if self.shown.stale is not None else ()
+
+    # --- views ---------------------------------------------------------------------------------
+    def set_view(self, **fields) -> None:
+        new = dataclasses.replace(self.view, **fields)
+        if new != self.view:
+            self.view = new
+            self._notify("view")
+
+    def set_slice(self, axis: int | None = None, frac: float | None = None) -> None:
+        """The user holds direction ``axis`` at ``frac``: slices stop following the minimum."""
+        axis = self.view.slice_axis if axis is None else int(axis)
+        slices = list(self.view.slices)
+        if frac is not None:
+            slices[axis] = float(np.clip(frac, 0.0, 1.0))
+        self.set_view(slice_axis=axis, slices=tuple(slices), slices_follow_minimum=False)
+
+    def set_slices(self, fracs) -> None:
+        """The user moved the three planes (3-D volume view)."""
+        slices = tuple(float(np.clip(f, 0.0, 1.0)) for f in fracs)
+        self.set_view(slices=slices, slices_follow_minimum=False)
+
+    def slice_through_minimum(self) -> None:
+        """Slices through the shown target's minimum, and follow it from now on."""
+        fracs = minimum_fracs(self.shown.target, self.shown.heads)
+        if fracs is not None:
+            self.set_view(slices=tuple(fracs), slices_follow_minimum=True)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def saved(self) -> dict:
+        view = {k: getattr(self.view, k) for k in ("source3d", "colormap", "tab")}
+        return {"choice": self.choice.to_json(), "view": view}
+
+    def restore(self, saved: dict) -> None:
+        """Apply what ``saved`` returned; unreadable or impossible parts are skipped."""
+        fields = Choice.fields_from_json(saved.get("choice") or {})
+        try:
+            self.choose(**fields)
+        except lp.LossPatternError:
+            fields.pop("pattern", None)
+            self.choose(**fields)
+        view = saved.get("view") or {}
+        kinds = {"source3d": str, "colormap": str, "tab": int}
+        ok = {}
+        for key, kind in kinds.items():
+            try:
+                if key in view:
+                    ok[key] = kind(view[key])
+            except (TypeError, ValueError):
+                pass
+        self.set_view(**ok)
+
+    # --- notification --------------------------------------------------------------------------
+    def _notify(self, *topics: str) -> None:
+        todo = set(topics)
+        if "shown" in todo:
+            self.shown = shown_of(self.live, self.result, self.choice.config(), self.preview)
+            if self._follow_minimum():
+                todo.add("view")
+        for topic in TOPICS:
+            if topic in todo:
+                getattr(self.events, topic).emit()
+
+    def _follow_minimum(self) -> bool:
+        """z = 3: slices go through the shown target's minimum until the user moves them."""
+        if not self.view.slices_follow_minimum or self.shown.z < 3:
+            return False
+        fracs = minimum_fracs(self.shown.target, self.shown.heads)
+        if fracs is None or tuple(fracs) == self.view.slices:
+            return False
+        self.view = dataclasses.replace(self.view, slices=tuple(fracs))
+        return True
