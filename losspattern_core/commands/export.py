@@ -7,17 +7,17 @@ import sys
 
 from losspattern_core.errors import ConfigError
 
-FORMAT_NAMES = ("h5", "vtp", "vti", "ply", "obj", "glb", "stl", "mp4", "gif", "svg", "pdf")
-
 
 def register(subparsers) -> None:
     """Add the ``export`` sub-command to ``losspattern``'s sub-parsers."""
+    from losspattern_core.exports import FORMATS  # light: no writer library is imported
+
     e = subparsers.add_parser(
         "export", help="write a bundle's surfaces as h5 (loss-landscape), vtp/vti (ParaView), "
                        "ply/obj/glb/stl meshes, mp4/gif animations or svg/pdf figures",
         description="Every option is optional; the ones a format does not use are refused.")
     e.add_argument("bundle", help="bundle folder, or a loss-landscape .h5 file")
-    e.add_argument("--format", required=True, choices=FORMAT_NAMES, dest="fmt")
+    e.add_argument("--format", required=True, choices=tuple(FORMATS), dest="fmt")
     e.add_argument("--out", required=True, help="file to write (its suffix must match)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     e.add_argument("--source", choices=("target", "train", "test"),

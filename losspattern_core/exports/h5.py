@@ -185,7 +185,7 @@ def _open_checked(path: Path):
         raise BundleError(f"{label}: cannot open ({exc.strerror or exc})") from exc
     if not stat.S_ISREG(st.st_mode):
         raise BundleError(f"{label} is not a regular file: refused")
-    check_file_size(st.st_size, max(memory_limit(), 2**30), label, BundleError)
+    check_file_size(st.st_size, memory_limit(), label, BundleError)
     try:
         return h5py.File(path, "r")
     except OSError as exc:
