@@ -11,6 +11,8 @@ from losspattern_core.grid import grid_array, range_points
 from losspattern_core.losses import LOSSES, per_class_loss
 
 from .directions import Direction
+from .families import FamilyPrepared
+from .family_kernels import family_sums
 from .kernels import tiled_sums
 from .prepare import Prepared, prepare
 from .separable import separable_sums
@@ -29,8 +31,15 @@ def default_budget(device: torch.device) -> int:
 def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alphas,
                     *, classes: int, heads: int = 1, loss: str = "cross_entropy",
                     device: str | torch.device = "cpu", budget: int | None = None,
-                    prepared: Prepared | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    prepared: Prepared | FamilyPrepared | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean loss at each point: returns (loss (P, heads), per-class mean loss (P, heads, K)).
+
+    ``model`` is any ``nn.Sequential`` of the layers ``networks`` builds (MLP, CNN, ResNet with
+    BatchNorm, residual blocks) and ``X`` the split as it takes it: (N, d) rows for an MLP,
+    (N, C, H, W) for the conv families (``networks.as_input(X, spec)``). The network is always
+    evaluated in eval mode (BatchNorm with its running statistics, Dropout off), whatever
+    mode the caller's module is in.
 
     The per-class means L_k (mean loss over the split's samples of class k) give the loss on
     any split with the same per-class behaviour: sum_k pi_k L_k. ``prepared`` (from
@@ -50,7 +59,9 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
                           f"{heads * classes}")
     budget = budget or default_budget(prep.device)
     with torch.no_grad():
-        if prep.sep is not None:
+        if isinstance(prep, FamilyPrepared):
+            sums = family_sums(prep, alphas, heads, classes, loss, budget)
+        elif prep.sep is not None:
             sums = separable_sums(prep.sep, alphas, loss, budget)
         else:
             sums = tiled_sums(prep, alphas, heads, classes, loss, budget)

@@ -42,16 +42,19 @@ class Affine:
 
 def detach_layers(model: nn.Sequential, device: torch.device) -> list:
     """One entry per module of ``model``: an ``Affine`` copy for each Linear, the module itself
-    when it holds no state, else a deep copy moved to ``device`` (never the caller's module)."""
+    when it holds no state and is in eval mode, else an eval-mode deep copy on ``device`` (never
+    the caller's module, whose training flag is left alone: evaluation is always in eval mode,
+    so Dropout is off and normalisation uses its running statistics)."""
     layers: list = []
     for mod in model:
         if isinstance(mod, nn.Linear):
             layers.append(Affine(mod.weight.detach().to(device, copy=True),
                                  mod.bias.detach().to(device, copy=True)))
         elif next(mod.parameters(), None) is None and next(mod.buffers(), None) is None:
-            layers.append(mod)
+            training = any(m.training for m in mod.modules())
+            layers.append(copy.deepcopy(mod).eval() if training else mod)
         else:
-            layers.append(copy.deepcopy(mod).to(device))
+            layers.append(copy.deepcopy(mod).to(device).eval())
     return layers
 
 

@@ -18,6 +18,7 @@ from torch import nn
 from losspattern_core.errors import ConfigError
 
 from .directions import Direction, LayerDeltas, linear_deltas, stack_deltas
+from .families import FamilyPrepared, prepare_family
 from .layers import Affine, detach_layers, run_layers
 from .separable import Separable, build_separable
 from .structure import FirstMoved, first_moved, fixed_columns_fold, separable_columns, unique_rows
@@ -252,16 +253,36 @@ def _widest(fl: _FirstLayer, fold: _Fold, layers: list, first: int) -> int:
     return max(widths)
 
 
+def _mlp_path(model: nn.Module, directions: list[Direction], X) -> bool:
+    """Whether the Linear-layer path below takes this case: a Sequential, flat rows (N, d), and
+    directions that move only biased top-level Linear layers. Anything else (conv families,
+    images, moves of other modules) takes the family path (``families``)."""
+    if not isinstance(model, nn.Sequential) or np.ndim(X) != 2:
+        return False
+    names = {k for d in directions for k in d.delta(model)}
+    for name in names:
+        top, _, local = name.partition(".")
+        mod = model[int(top)] if top.isdigit() and int(top) < len(model) else None
+        if not isinstance(mod, nn.Linear) or local not in ("weight", "bias") or mod.bias is None:
+            return False
+    return True
+
+
 def prepare(model: nn.Sequential, directions: list[Direction], X, y, classes: int,
-            device: str | torch.device = "cpu") -> Prepared:
+            device: str | torch.device = "cpu") -> Prepared | FamilyPrepared:
     """Compute once what no grid point changes (see the package docstring).
 
-    Works from detached copies of the parameters on ``device``: ``model`` is never moved or
-    modified, and later changes to it do not reach the returned object.
+    ``X`` is the split as the network takes it: rows (N, d) for an MLP, (N, C, H, W) for the
+    conv families (``networks.as_input``). MLPs moved only in their Linear layers take the
+    Linear-layer path here; every other network the family path (``families.prepare_family``).
+    Both work from detached copies on ``device`` in eval mode: ``model`` is never moved,
+    switched or modified, and later changes to it do not reach the returned object.
     """
     device = torch.device(device)
     if not directions:
         raise ConfigError("need at least one direction")
+    if not _mlp_path(model, directions, X):
+        return prepare_family(model, directions, X, y, classes, device)
     X, y = _split_tensors(X, y, classes, device)
     moved = linear_deltas(model, directions, device)
     if not moved:

@@ -91,10 +91,7 @@ def build_separable(layers: list, moved: LayerDeltas, first: int, a: torch.Tenso
                                Wl[:, xcols].T) for s in range(0, u, _BLOCK)])
     flops = 2.0 * u * (sum(m.in_features * m.out_features for m in hid
                            if isinstance(m, Affine)) + len(xcols) * Wl.shape[0])
-    c = c.view(u, heads, classes)
-    cd = c.double()
-    mse_a = torch.einsum("uk,uh->hk", counts, (cd * cd).sum(2))
-    mse_c = torch.einsum("uk,uhj->hkj", counts, cd)
+    rows, mse_a, mse_c = c_statistics(c.view(u, heads, classes), counts)
     ops = []
     for off, mod in enumerate(hid):
         if isinstance(mod, Affine):
@@ -104,12 +101,22 @@ def build_separable(layers: list, moved: LayerDeltas, first: int, a: torch.Tenso
             ops.append(("act", mod))
     z = len(next(iter(moved.values()))[0])
     dwl, dbl = moved.get(len(layers) - 1, ([None] * z, [None] * z))
-    return Separable(heads, classes, separable_rows(c, counts), mse_a, mse_c, ops,
+    return Separable(heads, classes, rows, mse_a, mse_c, ops,
                      a[:1].clone(), Wl[:, acols].contiguous(), acols, list(dwl), list(dbl),
                      int(len(xcols)), int(len(acols)), flops)
 
 
-def _mse_sums(sep: Separable, g: torch.Tensor, nk: torch.Tensor) -> torch.Tensor:
+def c_statistics(c: torch.Tensor, counts: torch.Tensor,
+                 ) -> tuple[SeparableRows, torch.Tensor, torch.Tensor]:
+    """What the losses need of c (U, H, K) with label counts (U, K): the cross-entropy's
+    ``SeparableRows``, and MSE's sum_i counts_ik |c_ih|^2 (H, K) and counts^T c (H, K, K)."""
+    cd = c.double()
+    mse_a = torch.einsum("uk,uh->hk", counts, (cd * cd).sum(2))
+    mse_c = torch.einsum("uk,uhj->hkj", counts, cd)
+    return separable_rows(c, counts), mse_a, mse_c
+
+
+def _mse_sums(sep, g: torch.Tensor, nk: torch.Tensor) -> torch.Tensor:
     """sum_i n_ik |c_i + g|^2 - 2 (c_ik + g_k) + 1, expanded: (p, H, K) float64."""
     gd = g.double()
     return (sep.mse_a.unsqueeze(0) + 2 * torch.einsum("phj,hkj->phk", gd, sep.mse_c)
@@ -118,8 +125,10 @@ def _mse_sums(sep: Separable, g: torch.Tensor, nk: torch.Tensor) -> torch.Tensor
             - 2 * nk * gd + nk)
 
 
-def separable_sums(sep: Separable, alphas: torch.Tensor, loss: str, budget: int) -> torch.Tensor:
-    """Per-class loss sums (P, H, K), float64, for a separable network."""
+def separable_sums(sep, alphas: torch.Tensor, loss: str, budget: int) -> torch.Tensor:
+    """Per-class loss sums (P, H, K), float64, for a separable network: ``sep`` is a
+    ``Separable`` or anything with its ``heads``, ``classes``, ``rows``, ``mse_a``, ``mse_c`` and
+    ``g(alpha)`` (the family path's ``FamilySeparable``)."""
     H, K, u = sep.heads, sep.classes, sep.rows.c.shape[0]
     sums = torch.zeros(len(alphas), H, K, dtype=torch.float64, device=alphas.device)
     tile = max(1, budget // (2 * K))         # the fallback's (p, rows, K) float64 fits budget

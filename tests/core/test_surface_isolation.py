@@ -82,12 +82,14 @@ def test_a_module_with_its_own_parameters_is_copied_and_exact(monkeypatch):
     prepare(m, dirs, X, y, 4)
 
 
-def test_a_direction_that_moves_a_non_linear_layer_is_refused():
-    """Only Linear layers' moves are evaluated: any other move is an error, never ignored."""
+def test_a_direction_that_moves_a_non_linear_layer_is_evaluated_not_ignored():
+    """A move of any other module (here PReLU's slopes) takes the family path: exact."""
     X, y = data()
     m = prelu_net()
-    with pytest.raises(ConfigError, match=r"1\.weight.*not a Linear layer"):
-        prepare(m, [random_direction(m, 1)], X, y, 4)
+    dirs = [random_direction(m, 1), random_direction(m, 2, params=["1.weight"])]
+    prep = prepare(m, dirs, X, y, 4)
+    assert prep.info["structure"] == "general"
+    check(m, dirs, X, y, 4)
 
 
 def test_bad_models_and_directions_are_clear_errors():

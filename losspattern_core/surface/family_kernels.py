@@ -1,0 +1,96 @@
+"""The family path's loss sums: one row per point, c(x) + g(alpha), or the general tiles.
+
+Memory: a tile holds at most ``budget`` floats in any one activation tensor (points x samples x
+the widest per-sample activation) and in the per-point parameters of moved modules; a few such
+tensors are alive at once (a residual block's input, body and output), and the general path
+keeps the first moved module's z + 1 products for a block of samples (under (z + 1) / 4 budget).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from losspattern_core.losses import per_class_loss
+
+from .families import FamilyPrepared, run_plain
+from .modules import affine_split, bias_view, is_affine, run_points
+from .separable import separable_sums
+
+
+def _points_per_tile(prep: FamilyPrepared, samples: int, budget: int) -> int:
+    """Points per tile so that points x samples x widest and the per-point parameters fit."""
+    net = prep.net
+    pts = max(1, budget // (samples * net.widest))
+    moved = net.moved_numel()
+    return max(1, min(pts, budget // moved)) if moved else pts
+
+
+def one_row_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
+                 loss: str, budget: int) -> torch.Tensor:
+    """Every sample gives the same logits: the first moved module outputs its bias at the
+    point as constant maps, the rest of the network runs with batch = points, and the sums are
+    l(p, k) times the class counts."""
+    net = prep.net
+    f, mod = net.first, net.mods[net.first]
+    out_shape = net.shapes[f + 1]
+    bias = mod.bias if mod.bias is not None else mod.weight.new_zeros(mod.weight.shape[0])
+    db = net.deltas[f].get("bias")
+    pts = _points_per_tile(prep, 1, budget)
+    sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
+    for s in range(0, len(alphas), pts):
+        a = alphas[s:s + pts]
+        b = bias.expand(len(a), -1) if db is None else bias + a @ db          # (p, C)
+        h = bias_view(mod, b, len(out_shape)).expand(len(a), 1, *out_shape)
+        out, _ = run_points(net, f + 1, len(net.mods), h, a, True)
+        ell = per_class_loss(out.reshape(len(a), heads, classes), loss)
+        sums[s:s + pts] = ell.double() * prep.class_n
+    return sums
+
+
+def _sample_sums(out: torch.Tensor, y: torch.Tensor, onehot: torch.Tensor, heads: int,
+                 classes: int, loss: str) -> torch.Tensor:
+    """Per-class loss sums (p, H, K) float64 from logits (p, B, H*K) of B labelled samples."""
+    p, b = out.shape[:2]
+    ell = per_class_loss(out.reshape(p, b, heads, classes), loss)
+    ell = ell.gather(3, y.view(1, b, 1, 1).expand(p, b, heads, 1)).squeeze(3)     # (p, B, H)
+    return torch.matmul(ell.transpose(1, 2).double(), onehot)
+
+
+def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
+                 loss: str, budget: int) -> torch.Tensor:
+    """Blocks of samples (outer) x tiles of points (inner): the unmoved prefix runs once per
+    sample, an affine first moved module is z + 1 products per sample (``AffineSplit``), the
+    rest runs per point (``run_points``)."""
+    net = prep.net
+    f, n = net.first, prep.n
+    pairs = max(1, budget // net.widest)
+    block = min(n, max(1, pairs // 4))
+    pts = _points_per_tile(prep, block, budget)
+    sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
+    for s0 in range(0, n, block):
+        s1 = min(n, s0 + block)
+        a = run_plain(net.mods[:f], prep.X[s0:s1], block)
+        split = affine_split(net.mods[f], net.deltas[f], a) if is_affine(net.mods[f]) else None
+        y, oh = prep.y[s0:s1], prep.onehot[s0:s1]
+        for t0 in range(0, len(alphas), pts):
+            al = alphas[t0:t0 + pts]
+            if split is not None:
+                h, start = split.at(al), f + 1
+            else:
+                h, start = a, f
+            out, _ = run_points(net, start, len(net.mods), h, al, split is not None)
+            sums[t0:t0 + pts] += _sample_sums(out, y, oh, heads, classes, loss)
+        del split
+    return sums
+
+
+def family_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
+                loss: str, budget: int) -> torch.Tensor:
+    """Per-class loss sums (P, heads, K), float64, on the structure ``prep`` found."""
+    if prep.mode == "one_row":
+        return one_row_sums(prep, alphas, heads, classes, loss, budget)
+    if prep.mode == "separable":
+        return separable_sums(dataclasses.replace(prep.sep, budget=budget), alphas, loss, budget)
+    return general_sums(prep, alphas, heads, classes, loss, budget)

@@ -1,0 +1,204 @@
+"""Any ``nn.Sequential`` as the family path sees it (conv, BatchNorm, pooling, residual blocks):
+detached eval-mode copies of its top-level modules, the directions' deltas per module, the
+per-sample shapes its activations take, and a forward pass batched over grid points.
+
+Activations are either *shared* by every point, (B, *sample) for B samples, or *per point*,
+(P, B, *sample). A module no direction moves runs once on all P*B samples; a moved module runs
+with per-point parameters theta + sum_i alpha_i delta_i under ``torch.vmap`` (a conv becomes one
+grouped convolution over the points). Copies are always in eval mode (BatchNorm uses its running
+statistics, Dropout is off), whatever mode the caller's model is in.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from losspattern_core.errors import ConfigError
+
+from .directions import Direction
+
+# per top-level index of a moved module: {parameter name inside it: (z, *shape) deltas}
+ModuleDeltas = dict[int, dict[str, torch.Tensor]]
+
+
+@dataclass(eq=False)
+class ModuleNet:
+    """Detached copies of a Sequential's top-level modules and the directions' deltas."""
+
+    mods: list[nn.Module]
+    deltas: ModuleDeltas
+    z: int
+    shapes: list[tuple[int, ...]]       # per-sample shape entering module i; [-1]: the output
+    in_shapes: dict[int, tuple]         # id(any submodule) -> per-sample shape entering it
+    widest: int                         # the largest per-sample activation (floats)
+
+    @property
+    def first(self) -> int:
+        """The first top-level module a direction moves."""
+        return min(self.deltas)
+
+    @property
+    def outputs(self) -> int:
+        return math.prod(self.shapes[-1])
+
+    def moved_numel(self, start: int = 0) -> int:
+        """Floats of per-point parameters one point needs from module ``start`` on."""
+        return sum(d[0].numel() for i, ds in self.deltas.items() if i >= start
+                   for d in ds.values())
+
+
+def module_deltas(model: nn.Sequential, directions: list[Direction],
+                  device: torch.device) -> ModuleDeltas:
+    """The directions' deltas grouped by top-level module, stacked over directions (zeros where
+    a direction leaves a tensor alone); a tensor no direction moves is left out."""
+    deltas = [d.delta(model) for d in directions]
+    params = dict(model.named_parameters())
+    out: ModuleDeltas = {}
+    for name in sorted({k for dl in deltas for k in dl}):
+        ts = [dl.get(name) for dl in deltas]
+        if not any(t is not None and bool(torch.any(t != 0)) for t in ts):
+            continue
+        like = params[name].detach()
+        stacked = torch.stack([torch.zeros_like(like) if t is None else t for t in ts])
+        top, _, local = name.partition(".")
+        out.setdefault(int(top), {})[local] = stacked.to(device, torch.float32)
+    return out
+
+
+def _copies(model: nn.Sequential, device: torch.device) -> list[nn.Module]:
+    """Eval-mode deep copies on ``device`` (the caller's modules are never moved or switched)."""
+    mods = []
+    for mod in model:
+        c = copy.deepcopy(mod).to(device).eval()
+        c.requires_grad_(False)
+        mods.append(c)
+    return mods
+
+
+def _trace(mods: list[nn.Module], sample: tuple[int, ...], device: torch.device):
+    """Run one zero sample through the copies, recording the shape entering and leaving every
+    submodule: (top-level shapes, {id(module): input shape}, widest)."""
+    in_shapes: dict[int, tuple] = {}
+    widest = [math.prod(sample)]
+
+    def hook(mod, inp, out):
+        in_shapes[id(mod)] = tuple(inp[0].shape[1:])
+        if isinstance(out, torch.Tensor):
+            widest.append(math.prod(out.shape[1:]))
+
+    handles = [m.register_forward_hook(hook) for top in mods for m in top.modules()]
+    shapes = [tuple(sample)]
+    try:
+        with torch.no_grad():
+            h = torch.zeros((1, *sample), device=device)
+            for mod in mods:
+                h = mod(h)
+                shapes.append(tuple(h.shape[1:]))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ConfigError(f"the network does not take samples of shape {tuple(sample)}: {exc}. "
+                          "Give X shaped as the network takes it (networks.as_input(X, spec) "
+                          "for the conv families)") from exc
+    finally:
+        for h_ in handles:
+            h_.remove()
+    return shapes, in_shapes, max(widest)
+
+
+def module_net(model: nn.Module, directions: list[Direction], sample: tuple[int, ...],
+               device: torch.device) -> ModuleNet:
+    """The family path's view of ``model`` for samples of shape ``sample``."""
+    if not isinstance(model, nn.Sequential):
+        raise ConfigError(f"the evaluator needs an nn.Sequential, got {type(model).__name__}")
+    deltas = module_deltas(model, directions, device)
+    if not deltas:
+        raise ConfigError("the directions move no parameter of the network")
+    mods = _copies(model, device)
+    shapes, in_shapes, widest = _trace(mods, sample, device)
+    return ModuleNet(mods, deltas, len(directions), shapes, in_shapes, widest)
+
+
+def point_params(mod: nn.Module, deltas: dict[str, torch.Tensor],
+                 alpha: torch.Tensor) -> dict[str, torch.Tensor]:
+    """{name: theta + sum_i alpha_i delta_i} for every moved parameter of ``mod``: (P, *shape)."""
+    base = dict(mod.named_parameters())
+    return {k: base[k].unsqueeze(0) + torch.tensordot(alpha, d, dims=1) for k, d in deltas.items()}
+
+
+def run_points(net: ModuleNet, start: int, stop: int, h: torch.Tensor, alpha: torch.Tensor,
+               per_point: bool) -> tuple[torch.Tensor, bool]:
+    """Modules ``start:stop`` on ``h`` at the points ``alpha`` (P, z); returns (h, per_point).
+
+    ``h`` is shared (B, *sample) or per point (P, B, *sample); it becomes per point at the first
+    moved module."""
+    for i in range(start, stop):
+        mod, d = net.mods[i], net.deltas.get(i)
+        if d is None:
+            if per_point:
+                p, b = h.shape[:2]
+                h = mod(h.flatten(0, 1)).unflatten(0, (p, b))
+            else:
+                h = mod(h)
+            continue
+
+        def f(params, x, mod=mod):
+            return functional_call(mod, params, (x,))
+        h = torch.vmap(f, in_dims=(0, 0 if per_point else None))(point_params(mod, d, alpha), h)
+        per_point = True
+    return h, per_point
+
+
+def is_affine(mod: nn.Module) -> bool:
+    """A Linear or a (not transposed) convolution: output = W * x + b, linear in (W, b)."""
+    return isinstance(mod, nn.Linear) or (isinstance(mod, nn.modules.conv._ConvNd)
+                                          and not mod.transposed)
+
+
+def bias_view(mod: nn.Module, bias: torch.Tensor, ndim: int) -> torch.Tensor:
+    """A (P, C) bias shaped to broadcast over (P, B, *sample) with ``ndim`` sample dims."""
+    p, c = bias.shape
+    if isinstance(mod, nn.Linear):                       # the last dim
+        return bias.view(p, 1, *[1] * (ndim - 1), c)
+    return bias.view(p, 1, c, *[1] * (ndim - 1))       # the channel dim
+
+
+@dataclass(eq=False)
+class AffineSplit:
+    """An affine module's output at every point, (W + sum a_i dW_i) * x + b + sum a_i db_i =
+    base + sum_i a_i parts_i: every product with x done once, z + 1 of them (linearity)."""
+
+    mod: nn.Module
+    base: torch.Tensor                  # (B, *out) = W * x + b
+    parts: torch.Tensor | None          # (z, B, *out) = dW_i * x + db_i; None: biases only
+    dbias: torch.Tensor | None          # (z, C) bias deltas when ``parts`` is None
+
+    def at(self, alpha: torch.Tensor) -> torch.Tensor:
+        """(P, B, *out) for the points ``alpha`` (P, z)."""
+        if self.parts is not None:
+            return self.base.unsqueeze(0) + torch.tensordot(alpha, self.parts, dims=1)
+        out = self.base.unsqueeze(0).expand(len(alpha), *self.base.shape)
+        if self.dbias is None:
+            return out.clone()
+        return out + bias_view(self.mod, alpha @ self.dbias, self.base.ndim - 1)
+
+
+def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tensor) -> AffineSplit:
+    """``AffineSplit`` of an affine module on its (shared) input ``a`` (B, *sample)."""
+    base = mod(a)
+    dw, db = deltas.get("weight"), deltas.get("bias")
+    if dw is None:
+        return AffineSplit(mod, base, None, db)
+    if isinstance(mod, nn.Linear):
+        parts = [F.linear(a, w) for w in dw]
+    else:
+        parts = [mod._conv_forward(a, w, None) for w in dw]
+    parts = torch.stack(parts)
+    if db is not None:                                   # direction i's bias on part i
+        parts += bias_view(mod, db, base.ndim - 1)
+    return AffineSplit(mod, base, parts, None)
