@@ -113,3 +113,23 @@ def test_cli_refuses_options_a_format_does_not_take(bundle, tmp_path):
         run_cli(["export", str(bundle), "--format", "h5", "--out", str(tmp_path / "m.h5"),
                  "--head", "0"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_format_2_bundle_with_accuracies(tmp_path):
+    """A multi-point-optimisation bundle (format 2, dense directions, accuracy files)."""
+    mpo = pytest.importorskip("losspattern_core.commands.mpo")
+    parser = argparse.ArgumentParser()
+    mpo.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["mpo", "--pattern", "heart", "--dataset", "digits", "--grid", "5",
+                              "--steps", "2", "--batch", "16", "--cells", "2",
+                              "--eval-samples", "20", "--out", str(tmp_path / "run"),
+                              "--quiet"])
+    assert args.func(args) == 0
+    data = open_surfaces(tmp_path / "run")
+    assert data.info["method"] == "mpo" and data.shape == (5, 5)
+    acc = np.load(tmp_path / "run" / "accuracy_test.npy")
+    np.testing.assert_array_equal(data.accuracy["test"], acc)
+    back = import_loss_landscape_h5(export_bundle(tmp_path / "run", "h5", tmp_path / "m.h5"))
+    np.testing.assert_allclose(back.accuracy["test"], acc, atol=1e-12)
+    np.testing.assert_array_equal(back.surfaces["test"],
+                                  np.load(tmp_path / "run" / "surface_test.npy"))
