@@ -24,7 +24,7 @@ from pathlib import Path
 
 from losspattern_core.errors import ConfigError
 from losspattern_core.exports.atomic import ExportCancelled, ExportError, checkpoint
-from losspattern_core.exports.sources import open_surfaces, surfaces_from_bundle
+from losspattern_core.exports.sources import open_surfaces, surfaces_from_bundle, surfaces_from_run
 from losspattern_core.exports.surfaces import SurfaceSet
 
 _PLANE = ("source", "head", "slice_at")
@@ -139,4 +139,4 @@ def import_loss_landscape_h5(path: str | os.PathLike) -> SurfaceSet:
 
 __all__ = ["FORMATS", "ExportCancelled", "ExportError", "ExportFormat", "SurfaceSet",
            "export_bundle", "export_surface", "formats_for", "import_loss_landscape_h5",
-           "open_surfaces", "surfaces_from_bundle"]
+           "open_surfaces", "surfaces_from_bundle", "surfaces_from_run"]

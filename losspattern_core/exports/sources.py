@@ -7,6 +7,8 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from losspattern_core.errors import BundleError
 from losspattern_core.exports.surfaces import SurfaceSet, grid_coordinates
 
@@ -75,6 +77,28 @@ def surfaces_from_bundle(path: str | os.PathLike) -> SurfaceSet:
     return SurfaceSet(surfaces, coords, heads=b.heads, accuracy=_accuracy(b.path, meta, shape),
                       loss=meta.get("loss", "cross_entropy"),
                       info=bundle_info(meta, b.metrics, b.path))
+
+
+def surfaces_from_run(con, measurement, metrics: dict | None = None) -> SurfaceSet:
+    """A finished construction that has not been saved (the app's current run): its target
+    and measured surfaces, labelled like a bundle of it would be."""
+    r = con.resolved
+    cfg = r.config
+    grid = int(np.shape(con.target)[-1])
+    surfaces = {**{k: np.asarray(v) for k, v in measurement.surfaces.items()},
+                "target": np.asarray(con.target)}
+    method = f"theorem{cfg.theorem}"
+    info = {"title": _title({"method": method, "pattern": {"name": r.pattern.name},
+                             "dataset": {"name": cfg.dataset}}),
+            "dataset": cfg.dataset, "n_train": len(r.dataset.train_idx),
+            "n_test": len(r.dataset.test_idx), "method": method, "pattern": r.pattern.name,
+            "loss_range": [float(r.loss_range.low), float(r.loss_range.high)],
+            "source": "the current run (not saved)"}
+    star = ((metrics or {}).get("theorem2") or {}).get("alpha_star")
+    if star is not None:
+        info["alpha_star"] = star
+    return SurfaceSet(surfaces, grid_coordinates(con.alpha_range, grid), heads=con.heads,
+                      loss=cfg.loss, info=info)
 
 
 def open_surfaces(path: str | os.PathLike) -> SurfaceSet:

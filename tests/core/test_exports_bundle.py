@@ -41,6 +41,20 @@ def test_bundle_surfaces_keep_their_orientation(bundle):
     assert data.alpha_range == load_bundle(bundle, weights=False).alpha_range
 
 
+def test_an_unsaved_run_exports_like_its_bundle(bundle):
+    from losspattern_core.exports import surfaces_from_run
+
+    con, measurement = make_bundle.last_run
+    run, saved = surfaces_from_run(con, measurement), open_surfaces(bundle)
+    assert set(run.surfaces) == set(saved.surfaces)
+    for name in saved.surfaces:
+        np.testing.assert_array_equal(run.surfaces[name], saved.surfaces[name])
+    for a, b in zip(run.coordinates, saved.coordinates, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert {k: v for k, v in run.info.items() if k != "source"} == \
+        {k: v for k, v in saved.info.items() if k != "source"}
+
+
 def test_open_what_you_saved_h5_round_trip(bundle, tmp_path):
     out = export_bundle(bundle, "h5", tmp_path / "s.h5")
     back = import_loss_landscape_h5(out)

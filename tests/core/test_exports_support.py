@@ -116,4 +116,5 @@ def make_bundle(out: Path, **kw) -> Path:
     con = lp.drive(lp.construct(resolved))
     m = lp.measure_surfaces(con)
     lp.save_bundle(out, con, m, lp.construction_metrics(con, m, checks=False), overwrite=True)
+    make_bundle.last_run = (con, m)      # for comparing the unsaved run with its bundle
     return out
