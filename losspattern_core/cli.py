@@ -366,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, or a refused option (argparse printed why)
+            return exc.code if isinstance(exc.code, int) else 2
         threads = args.threads if args.threads is not None else opt.threads_from_env()
         from losspattern_core.io.limits import memory_limit
         from losspattern_core.runtime import configure_threads

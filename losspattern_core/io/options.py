@@ -94,14 +94,14 @@ def check_output_file(path: str | os.PathLike, formats: tuple[str, ...] = FIGURE
                       what: str = "figure") -> Path:
     """A file we are about to write: a known suffix, an existing folder, not a folder itself."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; name a file inside it")
     if not str(path).strip() or not path.name:
         raise ConfigError(f"the {what} path {str(path)!r} is empty")
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in formats:
         raise ConfigError(f"{what} {path}: unknown format {path.suffix or '(no suffix)'!r}; "
                           f"use one of {', '.join('.' + f for f in formats)}")
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder; name a file inside it")
     if path.exists() and not path.is_file():
         raise ConfigError(f"{what} {path} exists and is not a regular file")
     parent = path.parent

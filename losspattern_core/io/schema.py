@@ -179,9 +179,12 @@ class Tagged(Spec):
             raise SchemaError(f"{_at(where)}expected an object ({self.what}), got {_kind(value)} "
                               f"{_show(value)}")
         kind = value.get(self.tag)
-        if kind not in self.cases:
+        hashable = isinstance(kind, (str, int, float, bool, type(None)))
+        if not hashable or kind not in self.cases or type(kind) not in {type(k) for k in
+                                                                      self.cases}:
+            known = ", ".join(str(k) for k in self.cases)
             raise SchemaError(f"{_at(where)}unknown {self.what} {self.tag} {_show(kind)} (known: "
-                              f"{', '.join(self.cases)})")
+                              f"{known})")
         return self.cases[kind].check(value, where)
 
 
