@@ -57,6 +57,9 @@ _NAMES: dict[str, str] = {
     "analyse_surface": "measure.analysis", "sharpness": "measure.analysis",
     "persistence_diagram": "measure.persistence", "basin_count": "measure.persistence",
     "bottleneck_distance": "measure.persistence",
+    # exports: the formats other tools read, and loss-landscape h5 import
+    "export_surface": "exports", "formats_for": "exports", "open_surfaces": "exports",
+    "surfaces_from_run": "exports", "import_loss_landscape_h5": "exports",
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
     "verify": "measure.verify", "any_figure": "io.figure",
