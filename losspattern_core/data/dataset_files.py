@@ -104,5 +104,7 @@ def npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
         raise DatasetError(f"{path}: expected X of shape (N, d...) and y of shape (N,), got "
                            f"{X.shape} and {y.shape}")
+    if not len(X) or not X[0].size:
+        raise DatasetError(f"{path}: X of shape {X.shape} holds no samples or no features")
     check_memory(4 * X.size, f"{path}: X as float32 ({human(4 * X.size)})", DatasetError)
     return X.reshape(len(X), -1), y

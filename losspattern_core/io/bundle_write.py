@@ -68,12 +68,12 @@ def _dataset_lines(meta: dict) -> list[str]:
     name, feats = meta["dataset"]["name"], meta["dataset"]["features"]
     if name == "digits":
         return ["from sklearn.datasets import load_digits      # dataset: digits, canonical order",
-                "d = load_digits(); X, Y = d.data * %r, d.target" % feats["scale"]]
+                f"d = load_digits(); X, Y = d.data * {feats['scale']!r}, d.target"]
     if feats.get("source", "").startswith("/") and feats.get("flatten") and "scale" in feats:
-        return ["import gzip; r = lambda f, o: np.frombuffer(gzip.open(%r + f).read(), np.uint8, offset=o)"
+        return ["import gzip; r = lambda f, o: np.frombuffer(gzip.open(%r + f).read(), np.uint8, offset=o)"  # noqa: E501 (a line of the generated script)
                 % (feats["source"].rstrip("/") + "/"),
-                "X = np.concatenate([r('/train-images-idx3-ubyte.gz', 16), r('/t10k-images-idx3-ubyte.gz', 16)]).reshape(-1, 784) / 255.0",
-                "Y = np.concatenate([r('/train-labels-idx1-ubyte.gz', 8), r('/t10k-labels-idx1-ubyte.gz', 8)])"]
+                "X = np.concatenate([r('/train-images-idx3-ubyte.gz', 16), r('/t10k-images-idx3-ubyte.gz', 16)]).reshape(-1, 784) / 255.0",  # noqa: E501 (a line of the generated script)
+                "Y = np.concatenate([r('/train-labels-idx1-ubyte.gz', 8), r('/t10k-labels-idx1-ubyte.gz', 8)])"]  # noqa: E501 (a line of the generated script)
     return [f"X, Y = ...  # load dataset {name!r} in its canonical order, features {feats}"]
 
 
@@ -85,18 +85,18 @@ def readme_text(meta: dict) -> str:
         "class Sin(torch.nn.Module):",
         "    def __init__(s, w0): super().__init__(); s.w0 = w0",
         "    def forward(s, x): return torch.sin(s.w0 * x)",
-        "act = lambda l: Sin(l['w0']) if l['name'] == 'sin' else {'relu': torch.nn.ReLU, 'tanh': torch.nn.Tanh, 'gelu': torch.nn.GELU}[l['name']]()",
-        "net = torch.nn.Sequential(*[torch.nn.Linear(l['in'], l['out']) if l['type'] == 'linear' else act(l) for l in c['network']['layers']])",
+        "act = lambda l: Sin(l['w0']) if l['name'] == 'sin' else {'relu': torch.nn.ReLU, 'tanh': torch.nn.Tanh, 'gelu': torch.nn.GELU}[l['name']]()",  # noqa: E501 (a line of the generated script)
+        "net = torch.nn.Sequential(*[torch.nn.Linear(l['in'], l['out']) if l['type'] == 'linear' else act(l) for l in c['network']['layers']])",  # noqa: E501 (a line of the generated script)
         "net.load_state_dict(load_file('weights.safetensors'))",
         *_dataset_lines(meta),
         "idx = np.load('split.npz')['train_idx']",
         "X, y = torch.tensor(X[idx], dtype=torch.float32), torch.tensor(Y[idx], dtype=torch.long)",
         "def loss_at(alpha):  # one coefficient per direction",
         "    p = {k: v.clone() for k, v in net.state_dict().items()}",
-        "    for a, d in zip(alpha, c['directions']): p[d['param']].view(-1)[d['index']] += a * d['scale']",
+        "    for a, d in zip(alpha, c['directions']): p[d['param']].view(-1)[d['index']] += a * d['scale']",  # noqa: E501 (a line of the generated script)
         "    out = torch.func.functional_call(net, p, (X,)).view(len(y), c['heads'], c['classes'])",
-        "    if c['loss'] == 'mse': return [((out[:, h] - torch.nn.functional.one_hot(y, c['classes'])) ** 2).sum(1).mean().item() for h in range(c['heads'])]",
-        "    return [torch.nn.functional.cross_entropy(out[:, h], y).item() for h in range(c['heads'])]",
+        "    if c['loss'] == 'mse': return [((out[:, h] - torch.nn.functional.one_hot(y, c['classes'])) ** 2).sum(1).mean().item() for h in range(c['heads'])]",  # noqa: E501 (a line of the generated script)
+        "    return [torch.nn.functional.cross_entropy(out[:, h], y).item() for h in range(c['heads'])]",  # noqa: E501 (a line of the generated script)
         "G, S = c['grid'], np.load('surface_train.npy')",
         "ij = [G // 3] * len(c['directions'])  # any grid point; or call loss_at with any alpha",
         "alpha = [lo + (hi - lo) * i / (G - 1) for (lo, hi), i in zip(c['alpha_range'], ij)]",
@@ -109,7 +109,7 @@ def readme_text(meta: dict) -> str:
         f"names. target.npy is the pattern T in loss units on the {meta['grid']}^z grid;\n"
         f"surface_train.npy / surface_test.npy are the network's measured mean loss over every\n"
         f"sample of the split (split.npz), on the same grid. metrics.json compares them.\n\n"
-        f"Verify with plain PyTorch (run in this folder; prints the recomputed and stored loss):\n\n"
+        f"Verify with plain PyTorch (run in this folder; prints the recomputed and stored loss):\n\n"  # noqa: E501 (a line of the generated script)
         + "\n".join(script) + "\n\nOr: losspattern verify <this folder>\n")
 
 

@@ -27,7 +27,8 @@ def surface_figure(path: str | Path, target: np.ndarray, surfaces: dict[str, np.
     (lo1, hi1), (lo2, hi2) = alpha_range or [[0, 1], [0, 1]]
     extent = [lo1, hi1, lo2, hi2]
     panels = [("target T", target)] + [
-        (f"measured {split} loss\n({info.get('dataset', '')}, {info.get('n_' + split, '?')} samples)",
+        (f"measured {split} loss\n({info.get('dataset', '')}, "
+         f"{info.get('n_' + split, '?')} samples)",
          arr) for split, arr in surfaces.items()]
     vmin = min(float(a.min()) for _, a in panels)
     vmax = max(float(a.max()) for _, a in panels)
@@ -35,7 +36,7 @@ def surface_figure(path: str | Path, target: np.ndarray, surfaces: dict[str, np.
     emax = max(float(np.abs(err).max()), 1e-9)
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.1 * (len(panels) + 1), 4.4),
                              constrained_layout=True)
-    for ax, (title, arr) in zip(axes, panels):
+    for ax, (title, arr) in zip(axes, panels, strict=False):
         im = ax.imshow(arr.T, origin="lower", extent=extent, vmin=vmin, vmax=vmax,
                        cmap="viridis", interpolation="nearest")
         ax.set_title(title, fontsize=10)
@@ -61,7 +62,8 @@ def construction_figure(path, con, measurement, metrics: dict) -> Path:
     info = {
         "dataset": r.config.dataset, "loss": r.config.loss,
         "n_train": len(r.dataset.train_idx), "n_test": len(r.dataset.test_idx),
-        "title": (f"Theorem {r.config.theorem}: pattern '{r.pattern.name}' in the loss surface of a "
+        "title": (f"Theorem {r.config.theorem}: pattern '{r.pattern.name}' in the loss surface "
+                  f"of a "
                   f"{r.config.depth}x{r.config.width} {r.config.activation} MLP on "
                   f"{r.config.dataset}   |   train PSNR {tr.get('psnr_db', float('nan')):.1f} dB, "
                   f"test PSNR {te.get('psnr_db', float('nan')):.1f} dB"),
@@ -145,7 +147,7 @@ def rgb_figure(path, target: np.ndarray, surfaces: dict[str, np.ndarray], info: 
     emax = max(float(np.abs(err).max()), 1e-9)
     fig, axes = plt.subplots(2, len(panels), figsize=(4.1 * len(panels), 8.4),
                              constrained_layout=True)
-    for ax, (title, arr) in zip(axes[0], panels):
+    for ax, (title, arr) in zip(axes[0], panels, strict=False):
         ax.imshow(_rgb_image(arr, low, high), origin="lower", extent=extent,
                   interpolation="nearest")
         ax.set_title(title, fontsize=10)
@@ -238,12 +240,12 @@ def theorem2_figure(path, target: np.ndarray, surfaces: dict[str, np.ndarray], i
     emax = max(max(float(np.abs(e).max()) for _, e in errs), 1e-9)
     n = len(panels) + len(errs)
     fig, axes = plt.subplots(1, n, figsize=(3.9 * n, 4.5), constrained_layout=True)
-    for ax, (title, arr) in zip(axes, panels):
+    for ax, (title, arr) in zip(axes, panels, strict=False):
         im = ax.imshow(arr.T, origin="lower", extent=extent, vmin=vmin, vmax=vmax,
                        cmap="viridis", interpolation="nearest")
         ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=axes[: len(panels)], shrink=0.8, label=_loss_label(info))
-    for ax, (title, arr) in zip(axes[len(panels):], errs):
+    for ax, (title, arr) in zip(axes[len(panels):], errs, strict=False):
         ime = ax.imshow(arr.T, origin="lower", extent=extent, vmin=-emax, vmax=emax,
                         cmap="RdBu_r", interpolation="nearest")
         ax.set_title(title, fontsize=10)
@@ -322,7 +324,8 @@ def transfer_figure(path, rep: dict, target: np.ndarray, train: np.ndarray, head
     note = views["target"][1]
     own = f"measured on\n{f['dataset']} train ({f['n']} samples)"
     new = "measured on\n" + textwrap.fill(f"{t['dataset']} {t['split']} ({t['n']} samples)", 38)
-    pred = ("predicted gap from label marginals\n" + r"$\sum_k (\pi'_k - \pi_k)\,\ell(p, k)$" if rep["prediction_applies"] else
+    pred = ("predicted gap from label marginals\n" + r"$\sum_k (\pi'_k - \pi_k)\,\ell(p, k)$"
+            if rep["prediction_applies"] else
             "prediction: not applicable\n(Theorem 2 promises no transfer)")
     title = (f"Transfer of {Path(rep['bundle']).name} (Theorem {rep['theorem']}): max |pi' - pi| "
              f"{rep['max_abs_marginal_difference']:.4f}, measured gap max "
@@ -332,16 +335,17 @@ def transfer_figure(path, rep: dict, target: np.ndarray, train: np.ndarray, head
              + (f"\n({note})" if note else ""))
     loss_panels = [("target T", views["target"][0]), (own, views["train"][0]),
                    (new, views["new"][0])]
-    gap_panels = [("measured gap:\nnew data - train split", views["gap"][0]), (pred, views["pred"][0])]
+    gap_panels = [("measured gap:\nnew data - train split", views["gap"][0]),
+                  (pred, views["pred"][0])]
     vmin = min(float(a.min()) for _, a in loss_panels)
     vmax = max(float(a.max()) for _, a in loss_panels)
     gmax = max(max(float(np.abs(a).max()) for _, a in gap_panels), 1e-6)
     if views["target"][0].ndim == 1:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
         x = np.linspace(*(alpha_range or [[0, 1]])[0], len(views["target"][0]))
-        for (label, a), style in zip(loss_panels, ("--", "-", ":")):
+        for (label, a), style in zip(loss_panels, ("--", "-", ":"), strict=False):
             axes[0].plot(x, a, style, label=label)
-        for (label, a), style in zip(gap_panels, ("-", ":")):
+        for (label, a), style in zip(gap_panels, ("-", ":"), strict=False):
             axes[1].plot(x, a, style, label=label)
         axes[0].set_ylabel(_loss_label({}))
         axes[1].set_ylabel("loss difference")
@@ -351,12 +355,12 @@ def transfer_figure(path, rep: dict, target: np.ndarray, train: np.ndarray, head
     else:
         (lo1, hi1), (lo2, hi2) = (alpha_range or [[0, 1], [0, 1]])[:2]
         fig, axes = plt.subplots(1, 5, figsize=(20, 4.4), constrained_layout=True)
-        for ax, (label, a) in zip(axes[:3], loss_panels):
+        for ax, (label, a) in zip(axes[:3], loss_panels, strict=False):
             im = ax.imshow(a.T, origin="lower", extent=[lo1, hi1, lo2, hi2], vmin=vmin, vmax=vmax,
                            cmap="viridis", interpolation="nearest")
             ax.set_title(label, fontsize=9)
         fig.colorbar(im, ax=axes[:3], shrink=0.85, label=_loss_label({}))
-        for ax, (label, a) in zip(axes[3:], gap_panels):
+        for ax, (label, a) in zip(axes[3:], gap_panels, strict=False):
             im = ax.imshow(a.T, origin="lower", extent=[lo1, hi1, lo2, hi2], vmin=-gmax,
                            vmax=gmax, cmap="RdBu_r", interpolation="nearest")
             ax.set_title(label, fontsize=9)

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from losspattern_core.errors import BundleError
 from losspattern_core.io.construction_schema import validate_construction
 from losspattern_core.io.safe_read import parse_json
 from losspattern_core.io.schema import SchemaError
-from losspattern_core.errors import BundleError
 
 FORMAT1 = {
     "format": "losspattern.construction/1", "theorem": 1, "z": 2,
