@@ -45,7 +45,7 @@ def _need_result(window) -> bool:
 def _default_name(window, what: str, cfg=None) -> str:
     """A file name from the settings: the finished run's for its surfaces and bundle, the
     chosen ones for a picture of a view."""
-    cfg = cfg or window.config()
+    cfg = cfg or window.state.choice.config()
     return f"{Path(cfg.pattern).stem}-{cfg.dataset.split(':')[0]}-{what}-" \
            f"{datetime.now():%Y%m%d-%H%M%S}"
 
@@ -145,7 +145,15 @@ def install_actions(window) -> dict[str, QAction]:
             "that anyone can verify with plain PyTorch (Ctrl+E)"),
         act("quit", "&Quit", "Ctrl+Q", window.close),
     ])
-    acts["cancel"].setEnabled(False)
+    state = window.state
+
+    def enable() -> None:   # Start and Cancel follow the state, like the run panel's buttons
+        acts["start"].setEnabled(state.start_problem() is None)
+        acts["cancel"].setEnabled(state.running)
+
+    for event in (state.events.choice, state.events.run):
+        event.connect(enable)
+    enable()
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(acts["open"])

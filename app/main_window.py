@@ -16,8 +16,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSplitter,
-    QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,13 +34,7 @@ from .resources import icon_svg
 from .session import RunSession
 from .settings import load_settings, save_settings
 from .state import AppState
-from .views.curves import CurvesView
-from .views.heatmaps import HeatmapsView
-from .views.surface3d import SurfaceView
-from .views.volume3d import VolumeView
-
-TABS = {2: ("Heatmaps", "3-D surface"), 3: ("Slices (z = 3)", "3-D volume")}
-TAB_CURVES = "Curves (z = 1)"
+from .views.tabs import ViewTabs
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:
@@ -67,10 +59,10 @@ class MainWindow(QMainWindow):
                                   lambda title, text: messages.error(self, title, text))
         self.pattern_panel, self.dataset_panel = PatternPanel(st), DatasetPanel(st)
         self.network_panel, self.run_panel = NetworkPanel(st), RunPanel(st)
-        self.metrics_panel = MetricsPanel(st)
-        self.heatmaps, self.curves = HeatmapsView(st), CurvesView(st)
-        self.surface3d, self.volume3d = SurfaceView(), VolumeView()
-        self._z, self._ready_callbacks = None, []
+        self.metrics_panel, self.tabs = MetricsPanel(st), ViewTabs(st)
+        self.heatmaps, self.curves = self.tabs.heatmaps, self.tabs.curves
+        self.surface3d, self.volume3d = self.tabs.surface3d, self.tabs.volume3d
+        self._ready_callbacks = []
         self._build_layout()
         self.actions = install_actions(self)
         self._wire()
@@ -85,22 +77,15 @@ class MainWindow(QMainWindow):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(2, 2, 2, 2)
-        ll.addWidget(_group("Pattern", self.pattern_panel))
-        ll.addWidget(_group("Dataset", self.dataset_panel))
-        ll.addWidget(_group("Network and run", self.network_panel))
+        for title, panel in (("Pattern", self.pattern_panel), ("Dataset", self.dataset_panel),
+                             ("Network and run", self.network_panel)):
+            ll.addWidget(_group(title, panel))
         ll.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(370)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.stack3d = QStackedWidget()
-        self.stack3d.addWidget(self.surface3d)
-        self.stack3d.addWidget(self.volume3d)
-        self.tabs = QTabWidget()
-        for widget, text in ((self.heatmaps, TABS[2][0]), (self.stack3d, TABS[2][1]),
-                             (self.curves, TAB_CURVES)):
-            self.tabs.addTab(widget, text)
         self.header = QLabel()
         self.header.setStyleSheet("font-weight: bold; padding: 2px;")
         self.header.setWordWrap(True)
@@ -124,46 +109,29 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([370, 600, 290])
         self.setCentralWidget(self.splitter)
         self.device_label, self.rate_label = QLabel(), QLabel()
-        self.statusBar().addPermanentWidget(self.rate_label)
-        self.statusBar().addPermanentWidget(self.device_label)
+        for label in (self.rate_label, self.device_label):
+            self.statusBar().addPermanentWidget(label)
         self.resize(1260, 920)
 
     def _wire(self) -> None:
         st, rp = self.state, self.run_panel
-        self.surface3d.bind(st)
-        self.volume3d.bind(st)
         rp.start.clicked.connect(self.start_run)
         rp.cancel.clicked.connect(self.cancel_run)
         rp.remeasure.clicked.connect(lambda: self.remeasure())
-        self.tabs.currentChanged.connect(lambda i: st.set_view(tab=i))
-        for event in (st.events.choice, st.events.shown, st.events.run, st.events.view):
+        for event in (st.events.choice, st.events.shown, st.events.run):
             event.connect(self._sync)
         self.controller.finished.connect(
             lambda _: self.statusBar().showMessage("construction finished", 5000))
 
     def _sync(self) -> None:
-        """Tabs for the shown z, header, status bar, actions, and waiting callbacks."""
+        """Header, status bar, and the callbacks waiting for a dataset."""
         st = self.state
-        z = st.shown.z
-        if z != self._z:
-            self._z = z
-            self.stack3d.setCurrentWidget(self.volume3d if z >= 3 else self.surface3d)
-            for i, text in enumerate(TABS[3 if z >= 3 else 2]):
-                self.tabs.setTabText(i, text)
-                self.tabs.setTabEnabled(i, z >= 2)
-            self.tabs.setTabEnabled(2, z == 1)
-            self.tabs.setCurrentIndex(2 if z == 1 else self.tabs.currentIndex() % 2)
-        tab = st.view.tab
-        if tab != self.tabs.currentIndex() and self.tabs.isTabEnabled(tab):
-            self.tabs.setCurrentIndex(tab)
         name = st.pattern.name if st.pattern is not None else st.choice.pattern
         self.header.setText(header(st.choice, name, st.dataset, st.shown))
         self.device_label.setText(f"device: {st.choice.device}")
         frame = st.progress.frame if st.running else None
         self.rate_label.setText(f"{frame.step / max(frame.elapsed, 1e-9):.0f} steps/s"
                                 if frame is not None else "")
-        self.actions["start"].setEnabled(st.start_problem() is None)
-        self.actions["cancel"].setEnabled(st.running)
         if st.ready and self._ready_callbacks:
             waiting, self._ready_callbacks = self._ready_callbacks, []
             for callback in waiting:
@@ -174,9 +142,6 @@ class MainWindow(QMainWindow):
     def result(self):
         """The finished run (a ``records.Run``: construction, measurement, metrics)."""
         return self.state.result
-
-    def config(self):
-        return self.state.choice.config()
 
     def start_run(self) -> int | None:
         return self.session.start()
@@ -196,7 +161,7 @@ class MainWindow(QMainWindow):
 
     def view3d(self):
         """The 3-D view of the current mode (surface for z = 2, volume for z = 3)."""
-        return self.stack3d.currentWidget()
+        return self.tabs.view3d()
 
     def open_image(self, path: str | Path) -> bool:
         return False if self.state.running else self.pattern_panel.load_image(path)

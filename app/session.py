@@ -21,15 +21,15 @@ class RunSession:
     def __init__(self, state: AppState, controller, report_error: Callable[[str, str], None]):
         self.state, self.controller, self.report_error = state, controller, report_error
         c = controller
-        c.progress.connect(state.run_frame)
-        c.losses.connect(state.run_losses)
-        c.surface.connect(state.run_surface)
-        c.phase.connect(state.run_phase)
-        c.level.connect(state.measured_level)
-        c.finished.connect(state.finish_run)
-        c.remeasured.connect(state.finish_remeasure)
+        c.progress.connect(state.runs.run_frame)
+        c.losses.connect(state.runs.run_losses)
+        c.surface.connect(state.runs.run_surface)
+        c.phase.connect(state.runs.run_phase)
+        c.level.connect(state.runs.measured_level)
+        c.finished.connect(state.runs.finish_run)
+        c.remeasured.connect(state.runs.finish_remeasure)
         c.failed.connect(self._failed)
-        c.cancelled.connect(lambda: state.stopped("cancelled"))
+        c.cancelled.connect(lambda: state.runs.stopped("cancelled"))
 
     def start(self) -> int | None:
         """Start a construction with the chosen settings; its id, or None (and why)."""
@@ -49,7 +49,7 @@ class RunSession:
             self.report_error("Cannot start", str(exc))
             return None
         rid = self.controller.start(resolved.config, resolved)
-        st.begin_run(rid, resolved)
+        st.runs.begin_run(rid, resolved)
         return rid
 
     def cancel(self) -> None:
@@ -61,9 +61,9 @@ class RunSession:
         if not self.state.can_remeasure or self.controller.running:
             return None
         rid = self.controller.remeasure(self.state.result.construction, int(grid))
-        self.state.begin_remeasure(int(grid))
+        self.state.runs.begin_remeasure(int(grid))
         return rid
 
     def _failed(self, message: str) -> None:
-        self.state.stopped("failed", message)
+        self.state.runs.stopped("failed", message)
         self.report_error("The construction failed", message)

@@ -17,7 +17,6 @@ except through the same public methods (they emit again, which is fine for small
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,39 +24,13 @@ import numpy as np
 import losspattern_core as lp
 
 from .choice import FALLBACK_PATTERN, Choice, is_function, pattern_allowed
-from .records import Layer, Progress, Remeasure, Run
+from .events import TOPICS, Events
+from .records import Progress, Run
+from .runs import Runs
 from .shown import PREVIEW_GRID, Shown, minimum_fracs, shown_of
 
-TOPICS = ("choice", "result", "view", "shown", "run")   # the order observers are told in
 CHOICE_FIELDS = {f.name for f in dataclasses.fields(Choice)} - {"dataset"}
 LOSS = "cross_entropy"   # the app's runs use the core's default loss
-
-
-class Event:
-    """Callbacks called in connection order by ``emit`` (no arguments: they read the state)."""
-
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[[], None]] = []
-
-    def connect(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self._callbacks.append(callback)
-        return callback
-
-    def disconnect(self, callback: Callable[[], None]) -> None:
-        if callback in self._callbacks:
-            self._callbacks.remove(callback)
-
-    def emit(self) -> None:
-        for callback in list(self._callbacks):
-            callback()
-
-
-class Events:
-    """One ``Event`` per topic (see the module docstring)."""
-
-    def __init__(self) -> None:
-        for topic in TOPICS:
-            setattr(self, topic, Event())
 
 
 @dataclass(frozen=True)
@@ -95,9 +68,7 @@ class AppState:
         self.dataset_loading: str | None = None   # the spec being loaded
         self.dataset_error = ""
         self.floor: float | None = None           # H(π) of the loaded dataset's train labels
-        self.live: Run | None = None
-        self.result: Run | None = None
-        self.progress = Progress()
+        self.runs = Runs(self._notify)
         self.view = ViewState()
         self._load_dataset = load_dataset or load_dataset_now
         self._preview: tuple = (None, "")
@@ -197,8 +168,22 @@ class AppState:
         return self.dataset is not None and self.dataset_loading is None
 
     @property
+    def live(self) -> Run | None:
+        """The run under way (see ``runs.py``: the controller's signals go to ``runs``)."""
+        return self.runs.live
+
+    @property
+    def result(self) -> Run | None:
+        """The last finished run, with the settings it was measured with."""
+        return self.runs.result
+
+    @property
+    def progress(self) -> Progress:
+        return self.runs.progress
+
+    @property
     def running(self) -> bool:
-        return self.progress.activity != "idle"
+        return self.runs.running
 
     @property
     def can_remeasure(self) -> bool:
@@ -207,6 +192,10 @@ class AppState:
         r = self.result
         return (r is not None and r.finished and not self.running
                 and self.shown.run_id == r.run_id)
+
+    def note(self, message: str) -> None:
+        """A message for the run panel (e.g. why Start did nothing)."""
+        self.runs.note(message)
 
     def start_problem(self) -> str | None:
         """Why Start cannot run now (None: it can)."""
@@ -234,98 +223,6 @@ class AppState:
                 value = str(exc)
             self._preview = (key, value)
         return self._preview[1]
-
-    # --- runs ----------------------------------------------------------------------------------
-    def begin_run(self, run_id: int, resolved: lp.Resolved) -> None:
-        """A construction started: the views show it from now on; the last result is gone."""
-        self.live, self.result = Run.begin(run_id, resolved), None
-        self.progress = Progress("construction", phase="starting", latest="phase")
-        self._notify("result", "shown", "run")
-
-    def run_frame(self, frame: lp.Frame) -> None:
-        self.progress = dataclasses.replace(self.progress, frame=frame, latest="frame")
-        self._notify("run")
-
-    def run_losses(self, steps: np.ndarray, values: np.ndarray) -> None:
-        if self.live is not None:
-            self.live = self.live.replace(loss_steps=steps, loss_values=values)
-            self._notify("run")
-
-    def run_phase(self, text: str) -> None:
-        self.progress = dataclasses.replace(self.progress, phase=text, latest="phase")
-        self._notify("run")
-
-    def run_surface(self, step: int, arr: np.ndarray) -> None:
-        """A train surface streamed during the regression (the run's own grid)."""
-        if self.live is not None:
-            g = self.live.grid
-            self._set_live_layer("train", Layer(arr, g, g, step))
-
-    def _set_live_layer(self, split: str, layer: Layer) -> None:
-        self.live = self.live.replace(surfaces={**self.live.surfaces, split: layer})
-        self._notify("shown")
-
-    def measured_level(self, split: str, size: int, arr: np.ndarray) -> None:
-        """A level of a coarse-to-fine measurement: the run's own, or a re-measurement's."""
-        if self.live is not None:
-            g = self.live.grid
-            self.progress = dataclasses.replace(self.progress, level=(split, size, g),
-                                                latest="level")
-            self._set_live_layer(split, Layer(arr, g, size))
-        elif self.result is not None and self.result.remeasure is not None:
-            r = self.result.remeasure
-            r = dataclasses.replace(r, surfaces={**r.surfaces, split: Layer(arr, r.grid, size)})
-            self.result = self.result.replace(remeasure=r)
-            self.progress = dataclasses.replace(self.progress, level=(split, size, r.grid),
-                                                latest="level")
-            self._notify("shown", "run")
-
-    def finish_run(self, result) -> None:
-        """The worker's RunResult: the live run becomes the finished result."""
-        if self.live is None:
-            return
-        self.result, self.live = self.live.finish(result), None
-        self.progress = Progress(outcome="finished")
-        self._notify("result", "shown", "run")
-
-    def begin_remeasure(self, grid: int) -> None:
-        """Measure the finished run again at ``grid``: its own target there, no surface yet."""
-        r = self.result
-        self.result = r.replace(remeasure=Remeasure(grid, r.resolved.target(grid)))
-        self.progress = Progress("remeasure", phase=f"re-measuring at grid {grid}",
-                                 latest="phase")
-        self._notify("result", "shown", "run")
-
-    def finish_remeasure(self, done) -> None:
-        """The worker's Remeasured: final surfaces and fidelity at its grid."""
-        if self.result is None or self.result.remeasure is None:
-            return
-        r = self.result.remeasure
-        surfaces = {s: Layer(a, r.grid, r.grid) for s, a in done.surfaces.items()}
-        r = dataclasses.replace(r, surfaces=surfaces, fidelity=done.fidelity,
-                                seconds=done.seconds)
-        self.result = self.result.replace(remeasure=r)
-        self.progress = Progress(outcome="remeasured")
-        self._notify("result", "shown", "run")
-
-    def stopped(self, outcome: str, message: str = "") -> None:
-        """The activity ended without a result (``outcome`` "cancelled" or "failed"): a live
-        run keeps nothing, an unfinished re-measurement is dropped (the run's grid returns)."""
-        what = self.progress.activity
-        if self.live is not None:
-            self.live = None
-        if self.result is not None and self.result.remeasure is not None \
-                and not self.result.remeasure.done:
-            self.result = self.result.replace(remeasure=None)
-        if what == "remeasure":
-            outcome = f"re-measure {outcome}"
-        self.progress = Progress(outcome=outcome, message=message)
-        self._notify("result", "shown", "run")
-
-    def note(self, message: str) -> None:
-        """A message for the run panel (e.g. why Start did nothing)."""
-        self.progress = dataclasses.replace(self.progress, message=message, outcome="note")
-        self._notify("run")
 
     def stale_differences(self) -> tuple[str, ...]:
         """Settings in which the chosen ones differ from the finished run's (empty: none)."""

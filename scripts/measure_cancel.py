@@ -12,8 +12,8 @@ import time
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
+import losspattern_core as lp
 from app.controller import RunController
-from losspattern_core.config import ConstructionConfig
 
 
 def spin(app, cond, timeout: float) -> None:
@@ -31,7 +31,7 @@ def main(repeats: int) -> None:
     for rep in range(repeats):
         frames.clear()
         t0 = time.perf_counter()
-        c.start(ConstructionConfig())
+        c.start(lp.ConstructionConfig())
         spin(app, lambda: len(frames) > 0, 60)
         first = time.perf_counter() - t0
         spin(app, lambda: False, 0.5 + 0.3 * rep)

@@ -45,7 +45,7 @@ def main() -> int:
 
     app = QApplication([sys.argv[0]])
     from app.main import apply_args, parse_args
-    from app.window import MainWindow
+    from app.main_window import MainWindow
 
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
     win = MainWindow(settings, restore=False)
@@ -61,7 +61,7 @@ def main() -> int:
 
     def shoot() -> None:
         if args.slice is not None:
-            win.heatmaps.set_slice(None, args.slice)
+            win.state.set_slice(frac=args.slice)
         win.heatmaps.flush()
         win.view3d().flush()
         app.processEvents()

@@ -46,7 +46,7 @@ class RunPanel(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "log10 fit loss")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setMinimumHeight(120)
+        self.plot.setMinimumHeight(100)   # small screens: the views above get the room
         self.plot.hideButtons()
         self.curve = self.plot.plot(pen=pg.mkPen("#c44e52", width=1.5))
         self.remeasure = QPushButton("Re-measure at grid")

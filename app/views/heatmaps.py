@@ -103,9 +103,11 @@ class HeatmapsView(QWidget):
                 plot.addItem(rgb)
                 self.rgb_images[name] = rgb
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
-            ticks = [[(v, f"{v:g}") for v in (0, 0.25, 0.5, 0.75, 1)]]
-            plot.getAxis("bottom").setTicks(ticks)  # no labels outside [0, 1] where the
-            plot.getAxis("left").setTicks(ticks)    # locked aspect leaves empty margins
+            # labelled 0, 0.5, 1 only (0.25 and 0.75 unlabelled): readable however small the
+            # panels get, and no labels outside [0, 1] where the locked aspect leaves margins
+            ticks = [[(v, f"{v:g}") for v in (0, 0.5, 1)], [(0.25, ""), (0.75, "")]]
+            plot.getAxis("bottom").setTicks(ticks)
+            plot.getAxis("left").setTicks(ticks)
             self.plots[name], self.images[name] = plot, img
             _cap_title_width(plot.titleLabel)
         self.loss_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(LOSS_CMAP),

@@ -146,7 +146,7 @@ def fake_result(run, surfaces=None, resolved=None):
 def finished_run(st, run_id: int = 1, resolved=None):
     resolved = resolved or lp.validate(st.choice.config(), dataset=st.dataset,
                                        pattern=st.pattern)
-    st.begin_run(run_id, resolved)
-    st.run_losses(np.arange(1, 61), np.linspace(1, 0.01, 60))
-    st.finish_run(fake_result(st.live))
+    st.runs.begin_run(run_id, resolved)
+    st.runs.run_losses(np.arange(1, 61), np.linspace(1, 0.01, 60))
+    st.runs.finish_run(fake_result(st.live))
     return st.result

@@ -8,8 +8,8 @@ from pathlib import Path
 
 # not app.__file__: under pytest, "app" can name this test package (tests/app)
 APP = Path(__file__).resolve().parents[2] / "app"
-QT_FREE = ("state.py", "shown.py", "captions.py", "choice.py", "records.py", "session.py",
-           "resources.py", "views/arrays.py")
+QT_FREE = ("state.py", "events.py", "runs.py", "shown.py", "captions.py", "choice.py",
+           "records.py", "session.py", "resources.py", "views/arrays.py")
 GUI = ("PySide6", "shiboken6", "pyqtgraph", "vispy")
 
 

@@ -33,17 +33,17 @@ def test_titles_before_during_and_after_a_run(state):
     assert "(chosen)" in titles["target"] and "no run" in titles["train"]
     assert "no run" in titles["error"]
     resolved = lp.validate(state.choice.config(), dataset=state.dataset, pattern=state.pattern)
-    state.begin_run(4, resolved)
-    state.run_surface(30, resolved.target())
+    state.runs.begin_run(4, resolved)
+    state.runs.run_surface(30, resolved.target())
     titles = captions.panel_titles(state.shown)
     assert "run 4" in titles["target"] and "16-point grid" in titles["target"]
     assert "run 4" in titles["train"] and "step 30" in titles["train"] and "1420" in titles["train"]
     assert "when the regression ends" in titles["test"]
     assert titles["error"].startswith("error: train − target · run 4")
-    state.measured_level("train", 5, np.zeros((5, 5)))
+    state.runs.measured_level("train", 5, np.zeros((5, 5)))
     assert "level 5 of 16" in captions.panel_titles(state.shown)["train"]
     assert "5-point level" in captions.panel_titles(state.shown)["error"]
-    state.finish_run(fake_result(state.live))
+    state.runs.finish_run(fake_result(state.live))
     assert "showing run 4" in captions.header(state.choice, "mountains", state.dataset,
                                               state.shown)
 
@@ -69,11 +69,11 @@ def test_theorem2_caption_states_the_shift_and_the_block_structure(state):
     assert "in [2.41, 3.91] nats as chosen" in preview and "shifts it" in preview
     assert "c(x) + g(α)" in preview and "block-diagonal" in preview
     resolved = lp.validate(state.choice.config(), dataset=state.dataset, pattern=state.pattern)
-    state.begin_run(1, resolved)
+    state.runs.begin_run(1, resolved)
     assert "unshifted" in captions.panel_titles(state.shown)["target"]
     assert "when the run ends" in captions.panel_titles(state.shown)["error"]
     shifted = dataclasses.replace(resolved, loss_range=lp.LossRange(0.01, 1.51))
-    state.finish_run(fake_result(state.live, resolved=shifted))
+    state.runs.finish_run(fake_result(state.live, resolved=shifted))
     caption = captions.heatmap_caption(state.shown)
     assert "shifted by -2.4 nats to [0.01, 1.51] nats (chosen [2.41, 3.91])" in caption
     assert "in [2.41, 3.91]" not in caption
@@ -84,8 +84,8 @@ def test_outcome_texts_say_what_exports_hold(state):
     run = finished_run(state)
     bar, status = captions.outcome_texts(Progress(outcome="finished"), run)
     assert bar == "done in 1.5 s" and "train PSNR 40.0 dB" in status
-    state.begin_remeasure(40)
-    state.finish_remeasure(SimpleNamespace(
+    state.runs.begin_remeasure(40)
+    state.runs.finish_remeasure(SimpleNamespace(
         surfaces={"train": np.zeros((40, 40)), "test": np.zeros((40, 40))},
         fidelity={"train": {"psnr_db": 41.0}, "test": {"psnr_db": 41.0}}, seconds=0.5))
     bar, status = captions.outcome_texts(state.progress, state.result)

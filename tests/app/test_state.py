@@ -34,8 +34,8 @@ def state() -> AppState:
 
 
 def test_the_state_modules_import_no_gui():
-    code = ("import sys, app.state, app.shown, app.captions, app.choice, app.records, "
-            "app.session\n"
+    code = ("import sys, app.state, app.runs, app.events, app.shown, app.captions, "
+            "app.choice, app.records, app.session\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'shiboken6', 'pyqtgraph', 'vispy')]\n"
             "assert not bad, bad")
@@ -53,11 +53,11 @@ def test_preview_is_the_cores_target_of_the_chosen_settings(state):
 
 def test_a_live_run_shows_its_own_target_and_error(state):
     resolved = lp.validate(state.choice.config(), dataset=state.dataset, pattern=state.pattern)
-    state.begin_run(7, resolved)
+    state.runs.begin_run(7, resolved)
     target = resolved.target()
     assert state.shown.origin == "live" and state.shown.run_id == 7 and state.running
     np.testing.assert_array_equal(state.shown.target, target)
-    state.run_surface(20, target + 0.3)
+    state.runs.run_surface(20, target + 0.3)
     train = state.shown.measured["train"]
     assert train.step == 20 and "test" not in state.shown.measured
     np.testing.assert_allclose(state.shown.error, 0.3)
@@ -68,10 +68,10 @@ def test_a_live_run_shows_its_own_target_and_error(state):
 
 def test_a_level_is_compared_with_the_target_at_its_own_points(state):
     resolved = lp.validate(state.choice.config(), dataset=state.dataset, pattern=state.pattern)
-    state.begin_run(1, resolved)
+    state.runs.begin_run(1, resolved)
     idx = lp.subgrid_indices(16, 5)
     level = resolved.target()[np.ix_(idx, idx)] - 0.2
-    state.measured_level("train", 5, level)
+    state.runs.measured_level("train", 5, level)
     layer = state.shown.measured["train"]
     assert layer.is_level and layer.size == 5 and layer.grid == 16
     np.testing.assert_allclose(state.shown.error, -0.2)
@@ -106,14 +106,14 @@ def test_other_settings_clear_the_measured_views_and_back_again(state):
 def test_theorem2_error_waits_for_the_shifted_target(state):
     state.choose(theorem=2)
     resolved = lp.validate(state.choice.config(), dataset=state.dataset, pattern=state.pattern)
-    state.begin_run(3, resolved)
-    state.run_surface(10, resolved.target() - 2.3)
+    state.runs.begin_run(3, resolved)
+    state.runs.run_surface(10, resolved.target() - 2.3)
     assert state.shown.target_final is False and state.shown.error is None
     shift = -2.3
     rng = resolved.loss_range
     shifted = dataclasses.replace(resolved,
                                   loss_range=lp.LossRange(rng.low + shift, rng.high + shift))
-    state.finish_run(fake_result(state.live, resolved=shifted))
+    state.runs.finish_run(fake_result(state.live, resolved=shifted))
     shown = state.shown
     assert shown.target_final and shown.loss_range == pytest.approx((rng.low - 2.3,
                                                                       rng.high - 2.3))
@@ -123,21 +123,21 @@ def test_theorem2_error_waits_for_the_shifted_target(state):
 
 def test_remeasure_is_attached_to_its_run_and_keeps_the_curve(state):
     run = finished_run(state)
-    state.begin_remeasure(40)
+    state.runs.begin_remeasure(40)
     shown = state.shown
     assert shown.origin == "remeasure" and shown.target_grid == 40 and shown.measured == {}
     np.testing.assert_allclose(shown.target, run.resolved.target(40))
     idx = lp.subgrid_indices(40, 11)
-    state.measured_level("train", 11, shown.target[np.ix_(idx, idx)] + 0.1)
+    state.runs.measured_level("train", 11, shown.target[np.ix_(idx, idx)] + 0.1)
     np.testing.assert_allclose(state.shown.error, 0.1)
-    state.finish_remeasure(SimpleNamespace(surfaces={"train": shown.target + 0.05,
+    state.runs.finish_remeasure(SimpleNamespace(surfaces={"train": shown.target + 0.05,
                                                      "test": shown.target},
                                            fidelity={"train": {}, "test": {}}, seconds=0.2))
     assert state.result.remeasure.done and state.shown.measured["train"].grid == 40
     np.testing.assert_array_equal(state.result.loss_steps, run.loss_steps)
     assert state.result.measurement is run.measurement   # exports keep the run's own grid
-    state.begin_remeasure(64)
-    state.stopped("cancelled")
+    state.runs.begin_remeasure(64)
+    state.runs.stopped("cancelled")
     assert state.result.remeasure is None and state.shown.origin == "result"
     assert state.progress.outcome == "re-measure cancelled"
 

@@ -107,7 +107,7 @@ def test_function_parameters_change_the_spec(qtbot, window):
     spin = window.pattern_panel._param_spins["freq"]
     spin.setValue(5)
     assert window.pattern_panel.spec() == "rings:freq=5"
-    assert window.config().pattern == "rings:freq=5"
+    assert window.state.choice.config().pattern == "rings:freq=5"
 
 
 def test_theorem2_is_offered_with_its_structure(qtbot, window):
