@@ -142,20 +142,27 @@ def _plane_figures(plane: Plane) -> dict:
                 "cos_up_right": float(torch.dot(r, u) / (r.norm() * u.norm()))}
 
 
+def _setup(run: MpoRun, device: torch.device):
+    """The plane, the network its cells run through (parameters replaced at every call), the
+    training split on the device and the centred good and bad cells."""
+    cfg = run.config
+    plane = Plane(run.network, cfg.seed, cfg.scale).to(device)
+    net = build_network(run.network).to(device).eval().requires_grad_(False)
+    X, y = run.dataset.split("train")
+    X = as_input(torch.as_tensor(X), run.network).to(device)
+    y = torch.as_tensor(y, dtype=torch.long, device=device)
+    good = torch.as_tensor(centred(cells_of(run.mask, GOOD), run.mask.shape), device=device)
+    bad = torch.as_tensor(centred(cells_of(run.mask, BAD), run.mask.shape), device=device)
+    return plane, net, X, y, good, bad
+
+
 def construct(run: MpoRun) -> Generator[Frame, None, MpoResult]:
     """Their training loop; yields a Frame per step, returns an ``MpoResult``."""
     cfg = run.config
     device = torch.device(cfg.device)
     engine = pick_engine(cfg.engine, device)
     rng = np.random.default_rng(cfg.seed)
-    plane = Plane(run.network, cfg.seed, cfg.scale).to(device)
-    net = build_network(run.network).to(device).eval()   # parameters replaced at every call
-    net.requires_grad_(False)
-    X, y = run.dataset.split("train")
-    X = as_input(torch.as_tensor(X), run.network).to(device)
-    y = torch.as_tensor(y, dtype=torch.long, device=device)
-    good = torch.as_tensor(centred(cells_of(run.mask, GOOD), run.mask.shape), device=device)
-    bad = torch.as_tensor(centred(cells_of(run.mask, BAD), run.mask.shape), device=device)
+    plane, net, X, y, good, bad = _setup(run, device)
     opt = torch.optim.Adam(plane.parameters(), lr=cfg.lr)
     per_epoch = math.ceil(len(y) / cfg.batch)
     total = cfg.epochs * per_epoch if cfg.steps is None else min(cfg.steps,
@@ -165,7 +172,7 @@ def construct(run: MpoRun) -> Generator[Frame, None, MpoResult]:
     start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         perm = torch.as_tensor(rng.permutation(len(y)), device=device)
-        for b in range(per_epoch):
+        for b in range(min(per_epoch, total - step)):
             idx = perm[b * cfg.batch:(b + 1) * cfg.batch]
             g, bd = _sample(rng, good, cfg.good_cells), _sample(rng, bad, cfg.bad_cells)
             opt.zero_grad(set_to_none=True)
@@ -184,24 +191,21 @@ def construct(run: MpoRun) -> Generator[Frame, None, MpoResult]:
                         message=f"epoch {epoch}: J {stats['J']:.3f}; good loss "
                                 f"{stats['good_loss']:.3f} acc {stats['good_acc']:.2f}; bad "
                                 f"loss {stats['bad_loss']:.3f} acc {stats['bad_acc']:.2f}")
-            if step >= total:
-                break
-        if step >= total and (cfg.steps is not None and step == cfg.steps):
-            stopped = "steps"
+        if step >= total:
+            stopped = "epochs" if cfg.steps is None or total < cfg.steps else "steps"
             break
         if epoch > cfg.warmup_epochs:   # their validate(): train split, one cell per batch
             check = validation_gap(plane, net, X, y, good, bad, cfg.batch, rng)
             checks.append({"epoch": epoch, **check})
             if check["acc_gap"] < cfg.min_acc_gap:
-                stopped = f"early stop at epoch {epoch}: good - bad accuracy " \
-                          f"{check['acc_gap']:.4f} < {cfg.min_acc_gap:g}"
+                stopped = (f"early stop at epoch {epoch}: good - bad accuracy "
+                           f"{check['acc_gap']:.4f} < {cfg.min_acc_gap:g}")
                 break
-    wall = time.perf_counter() - start
     return MpoResult(
         run, _origin_model(run, plane, cfg.device), plane.directions(),
         alpha_range(*run.mask.shape),
-        timings={"mpo_s": wall, "steps": step, "epochs": round(step / per_epoch, 4),
-                 "engine": engine},
+        timings={"mpo_s": time.perf_counter() - start, "steps": step,
+                 "epochs": round(step / per_epoch, 4), "engine": engine},
         evaluations={"sample_passes": passes, "cell_passes": cells_run,
                      "unit": "one forward+backward of the network for one input at one "
                              "weight vector"},

@@ -153,3 +153,12 @@ def test_the_mpo_command_writes_a_bundle(tmp_path, capsys):
     b = load_bundle(tmp_path / "run")
     assert b.surfaces["test"].shape == (5, 5) and (tmp_path / "run" / "figure.png").is_file()
     assert "test IoU" in capsys.readouterr().out
+
+
+def test_their_early_stop_ends_the_run_after_the_warm_up_epochs(digits):
+    res = lp.drive(construct(_run(digits, batch=512, epochs=3, warmup_epochs=0,
+                                  min_acc_gap=1.0)))
+    assert res.stopped.startswith("early stop at epoch 1") and res.timings["steps"] == 3
+    assert len(res.checks) == 1 and -1 <= res.checks[0]["acc_gap"] <= 1
+    full = lp.drive(construct(_run(digits, batch=512, epochs=2, warmup_epochs=5)))
+    assert full.stopped == "epochs" and full.timings["steps"] == 6 and not full.checks
