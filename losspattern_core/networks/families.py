@@ -7,6 +7,7 @@ from losspattern_core.errors import ConfigError
 from .spec import NetworkSpec
 
 MAX_CHANNELS = 1024
+STEM_POOL_FROM = 16   # resnet: images at least this size get a MaxPool 2 after the stem
 
 
 def _act(spec: NetworkSpec, w0: float = 1.0) -> dict:
@@ -58,6 +59,8 @@ def cnn_layers(spec: NetworkSpec) -> list[dict]:
 def resnet_layers(spec: NetworkSpec) -> list[dict]:
     w = spec.width
     out: list[dict] = [_conv(spec.input_shape[0], w), _bn(w), _act(spec)]
+    if min(spec.input_shape[1:]) >= STEM_POOL_FROM:   # ResNet's stem pool: 28x28 -> 14x14
+        out.append({"type": "maxpool2d", "kernel": 2, "stride": 2})
     for b in range(spec.blocks):
         down = b > 0 and b % 2 == 0          # every second block doubles width, halves size
         wout, stride = (2 * w, 2) if down else (w, 1)
@@ -99,6 +102,7 @@ def check_image_network(spec: NetworkSpec) -> None:
             raise ConfigError(f"resnet needs 1..16 blocks and width 1..{MAX_CHANNELS}, got "
                               f"blocks {spec.blocks}, width {spec.width}")
         downs = sum(1 for b in range(spec.blocks) if b > 0 and b % 2 == 0)
+        downs += 1 if min(h, w) >= STEM_POOL_FROM else 0
         if min(h, w) >> downs < 1:
             raise ConfigError(f"{spec.blocks} residual blocks halve the image {downs} times; "
                               f"{h}x{w} images allow at most {min(h, w).bit_length() - 1}")

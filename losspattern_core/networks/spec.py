@@ -6,7 +6,8 @@ Families (``family``):
     ``channels`` a Conv3x3 (padding 1) [-> BatchNorm] -> activation [-> MaxPool 2], then
     AdaptiveAvgPool to 4x4 -> Linear(-> ``hidden``) -> activation -> Linear(-> outputs). Their
     Fashion-MNIST network is channels 8-32-64 without BatchNorm (153 402 parameters);
-  * ``resnet``: a stem Conv3x3 -> BatchNorm -> activation, then ``blocks`` residual blocks
+  * ``resnet``: a stem Conv3x3 -> BatchNorm -> activation (-> MaxPool 2 for images of 16
+    pixels a side or more), then ``blocks`` residual blocks
     (conv-BN-act-conv-BN plus an identity or, where the width doubles with stride 2, a
     1x1-conv-BN shortcut; then activation), global average pool, Linear head.
 In every family the first layer is the one the constructions zero (Theorem 1: all its weights;
