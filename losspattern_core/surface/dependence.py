@@ -18,7 +18,7 @@ from torch import nn
 from losspattern_core.networks import Residual
 
 from .layers import ELEMENTWISE
-from .modules import ModuleNet, is_affine
+from .modules import ModuleNet, is_affine, sub_deltas
 
 Masks = tuple[torch.Tensor, torch.Tensor]     # (dx, da): bool per channel
 
@@ -27,12 +27,6 @@ PER_CHANNEL = (*ELEMENTWISE, nn.Dropout, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3
                nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
                nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
                nn.AdaptiveMaxPool3d)
-
-
-def _sub(deltas: dict, prefix: str) -> dict:
-    """The deltas of a child module, named inside it."""
-    p = prefix + "."
-    return {k[len(p):]: v for k, v in deltas.items() if k.startswith(p)}
 
 
 def _moved(deltas: dict, names: tuple[str, ...], channels: int) -> torch.Tensor:
@@ -72,13 +66,13 @@ def propagate(mod: nn.Module, masks: Masks, deltas: dict, net: ModuleNet) -> Mas
     dx, da = masks
     if isinstance(mod, nn.Sequential):
         for i, child in enumerate(mod):
-            masks = propagate(child, masks, _sub(deltas, str(i)), net)
+            masks = propagate(child, masks, sub_deltas(deltas, str(i)), net)
             if masks is None:
                 return None
         return masks
     if isinstance(mod, Residual):
-        body = propagate(mod.body, masks, _sub(deltas, "body"), net)
-        short = propagate(mod.shortcut, masks, _sub(deltas, "shortcut"), net)
+        body = propagate(mod.body, masks, sub_deltas(deltas, "body"), net)
+        short = propagate(mod.shortcut, masks, sub_deltas(deltas, "shortcut"), net)
         if body is None or short is None or body[0].shape != short[0].shape:
             return None
         return body[0] | short[0], body[1] | short[1]

@@ -21,11 +21,15 @@ from .separable import separable_sums
 # the per-tile Python overhead small on CPU; on a GPU larger tiles are better.
 DEFAULT_BUDGET = 2**20
 GPU_BUDGET = 2**25
+# the family path (conv networks): convolutions want larger batches than a cache-sized tile
+FAMILY_BUDGET = 2**22
 
 
-def default_budget(device: torch.device) -> int:
-    """Floats per tile on ``device``."""
-    return GPU_BUDGET if device.type == "cuda" else DEFAULT_BUDGET
+def default_budget(device: torch.device, family: bool = False) -> int:
+    """Floats per tile on ``device`` (``family``: for the family path)."""
+    if device.type == "cuda":
+        return GPU_BUDGET
+    return FAMILY_BUDGET if family else DEFAULT_BUDGET
 
 
 def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alphas,
@@ -44,8 +48,9 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
     The per-class means L_k (mean loss over the split's samples of class k) give the loss on
     any split with the same per-class behaviour: sum_k pi_k L_k. ``prepared`` (from
     ``prepare``) skips the per-split work when the same split is evaluated again (progressive
-    refinement). ``budget`` bounds the floats of one tile (points x rows x width). The model is
-    never moved or modified.
+    refinement). ``budget`` bounds the floats of one tile (points x rows x width; on the family
+    path of any one activation tensor or per-point parameter set of a tile, see
+    ``family_kernels``). The model is never moved or modified.
     """
     if loss not in LOSSES:
         per_class_loss(torch.zeros(1, 2), loss)  # raises the standard error
@@ -57,7 +62,7 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
     if prep.outputs != heads * classes:
         raise ConfigError(f"the network has {prep.outputs} outputs; heads x classes = "
                           f"{heads * classes}")
-    budget = budget or default_budget(prep.device)
+    budget = budget or default_budget(prep.device, isinstance(prep, FamilyPrepared))
     with torch.no_grad():
         if isinstance(prep, FamilyPrepared):
             sums = family_sums(prep, alphas, heads, classes, loss, budget)

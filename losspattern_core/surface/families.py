@@ -26,7 +26,8 @@ from losspattern_core.errors import ConfigError
 
 from .dependence import separable_columns
 from .directions import Direction
-from .modules import AffineSplit, ModuleNet, affine_split, is_affine, module_net, run_points
+from .modules import AffineSplit, ModuleNet, affine_split, is_affine, module_net
+from .pointwise import run_points
 from .separable import c_statistics
 
 # floats of one block of activations while preparing (c(x) over the split)
@@ -135,11 +136,11 @@ def one_row(net: ModuleNet) -> bool:
             and not bool(torch.any(mod.weight != 0)))
 
 
-def run_plain(mods: list[nn.Module], X: torch.Tensor, block: int) -> torch.Tensor:
-    """``mods`` at theta_0 on every sample of X, ``block`` samples at a time."""
+def run_plain(net: ModuleNet, stop: int, X: torch.Tensor, block: int) -> torch.Tensor:
+    """Modules ``:stop`` at theta_0 on every sample of X, ``block`` samples at a time."""
     def forward(h):
-        for mod in mods:
-            h = mod(h)
+        for mod in net.mods[:stop]:
+            h = mod(net.layout(h))
         return h
     return torch.cat([forward(X[s:s + block]) for s in range(0, len(X), block)])
 
@@ -150,13 +151,13 @@ def _separable(net: ModuleNet, X: torch.Tensor, onehot: torch.Tensor, classes: i
     acols, xcols = (c.to(X.device) for c in cols)
     out = net.mods[-1]
     block = max(1, PREPARE_FLOATS // net.widest)
-    feats = run_plain(net.mods[:-1], X, block)                      # (N, F) at theta_0
+    feats = run_plain(net, len(net.mods) - 1, X, block)                      # (N, F) at theta_0
     bias = out.bias if out.bias is not None else out.weight.new_zeros(out.weight.shape[0])
     c = F.linear(feats[:, xcols], out.weight[:, xcols], bias)
     heads = c.shape[1] // classes
     rows, mse_a, mse_c = c_statistics(c.view(len(X), heads, classes), onehot)
     first = net.first
-    a0 = run_plain(net.mods[:first], X[:1], 1)
+    a0 = run_plain(net, first, X[:1], 1)
     entry = (affine_split(net.mods[first], net.deltas[first], a0)
              if is_affine(net.mods[first]) and first < len(net.mods) - 1 else a0)
     return FamilySeparable(heads, classes, rows, mse_a, mse_c, net, entry, acols, xcols)

@@ -15,7 +15,8 @@ import torch
 from losspattern_core.losses import per_class_loss
 
 from .families import FamilyPrepared, run_plain
-from .modules import affine_split, bias_view, is_affine, run_points
+from .modules import affine_split, bias_view, is_affine
+from .pointwise import run_points
 from .separable import separable_sums
 
 
@@ -71,7 +72,7 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
     sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
     for s0 in range(0, n, block):
         s1 = min(n, s0 + block)
-        a = run_plain(net.mods[:f], prep.X[s0:s1], block)
+        a = net.layout(run_plain(net, f, prep.X[s0:s1], block))
         split = affine_split(net.mods[f], net.deltas[f], a) if is_affine(net.mods[f]) else None
         y, oh = prep.y[s0:s1], prep.onehot[s0:s1]
         for t0 in range(0, len(alphas), pts):

@@ -1,12 +1,10 @@
 """Any ``nn.Sequential`` as the family path sees it (conv, BatchNorm, pooling, residual blocks):
-detached eval-mode copies of its top-level modules, the directions' deltas per module, the
-per-sample shapes its activations take, and a forward pass batched over grid points.
+detached eval-mode copies of its top-level modules (BatchNorm folded into the convolution before
+it where no direction moves either), the directions' deltas per module, and the per-sample
+shapes its activations take.
 
-Activations are either *shared* by every point, (B, *sample) for B samples, or *per point*,
-(P, B, *sample). A module no direction moves runs once on all P*B samples; a moved module runs
-with per-point parameters theta + sum_i alpha_i delta_i under ``torch.vmap`` (a conv becomes one
-grouped convolution over the points). Copies are always in eval mode (BatchNorm uses its running
-statistics, Dropout is off), whatever mode the caller's model is in.
+Copies are always in eval mode (BatchNorm uses its running statistics, Dropout is off),
+whatever mode the caller's model is in; ``pointwise`` runs them at many points at once.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 from losspattern_core.errors import ConfigError
 
@@ -38,6 +35,13 @@ class ModuleNet:
     shapes: list[tuple[int, ...]]       # per-sample shape entering module i; [-1]: the output
     in_shapes: dict[int, tuple]         # id(any submodule) -> per-sample shape entering it
     widest: int                         # the largest per-sample activation (floats)
+    channels_last: bool = False         # 4-D activations kept in channels-last layout
+
+    def layout(self, h: torch.Tensor) -> torch.Tensor:
+        """``h`` in the layout the copies run fastest in (a no-op when it already is)."""
+        if self.channels_last and h.ndim == 4:
+            return h.contiguous(memory_format=torch.channels_last)
+        return h
 
     @property
     def first(self) -> int:
@@ -82,6 +86,41 @@ def _copies(model: nn.Sequential, device: torch.device) -> list[nn.Module]:
     return mods
 
 
+def _foldable(conv: nn.Module, bn: nn.Module) -> bool:
+    return (isinstance(conv, nn.modules.conv._ConvNd) and not conv.transposed
+            and isinstance(bn, nn.modules.batchnorm._BatchNorm)
+            and bn.running_mean is not None and bn.num_features == conv.out_channels)
+
+
+def fold_batchnorm(children, path: str, moved: set[str]) -> None:
+    """In place, on the copies: every eval-mode BatchNorm right after a convolution, neither
+    moved by a direction, folded into the convolution (W s, (b - mean) s + beta, s = gamma /
+    sqrt(var + eps)) and replaced by an Identity, so indices (hence the deltas' names) stay.
+    Equal to the two modules up to float rounding; exact zeros of W stay exact zeros."""
+    def touched(p: str) -> bool:
+        return any(n.startswith(p + ".") for n in moved)
+
+    for i, mod in enumerate(children):
+        here = f"{path}{i}"
+        subs = ([("", mod)] if isinstance(mod, nn.Sequential) else
+                [(f".{n}", c) for n, c in mod.named_children() if isinstance(c, nn.Sequential)])
+        for suffix, seq in subs:         # residual bodies and shortcuts, nested Sequentials
+            fold_batchnorm(seq, f"{here}{suffix}.", moved)
+    for i in range(len(children) - 1):
+        conv, bn = children[i], children[i + 1]
+        if not _foldable(conv, bn) or touched(f"{path}{i}") or touched(f"{path}{i + 1}"):
+            continue
+        with torch.no_grad():
+            s = torch.rsqrt(bn.running_var + bn.eps)
+            if bn.weight is not None:
+                s = s * bn.weight
+            b = conv.bias if conv.bias is not None else torch.zeros_like(s)
+            shift = (b - bn.running_mean) * s + (bn.bias if bn.bias is not None else 0.0)
+            conv.weight.mul_(s.view(-1, *[1] * (conv.weight.ndim - 1)))
+            conv.bias = nn.Parameter(shift, requires_grad=False)
+        children[i + 1] = nn.Identity()
+
+
 def _trace(mods: list[nn.Module], sample: tuple[int, ...], device: torch.device):
     """Run one zero sample through the copies, recording the shape entering and leaving every
     submodule: (top-level shapes, {id(module): input shape}, widest)."""
@@ -120,8 +159,19 @@ def module_net(model: nn.Module, directions: list[Direction], sample: tuple[int,
     if not deltas:
         raise ConfigError("the directions move no parameter of the network")
     mods = _copies(model, device)
+    fold_batchnorm(mods, "", {f"{i}.{k}" for i, d in deltas.items() for k in d})
+    channels_last = device.type == "cpu" and any(
+        isinstance(m, nn.Conv2d) for top in mods for m in top.modules())
+    if channels_last:   # oneDNN's convolutions are ~2x faster in this layout on CPU
+        mods = [m.to(memory_format=torch.channels_last) for m in mods]
     shapes, in_shapes, widest = _trace(mods, sample, device)
-    return ModuleNet(mods, deltas, len(directions), shapes, in_shapes, widest)
+    return ModuleNet(mods, deltas, len(directions), shapes, in_shapes, widest, channels_last)
+
+
+def sub_deltas(deltas: dict, prefix: str) -> dict:
+    """The deltas of a child module, named inside it."""
+    p = prefix + "."
+    return {k[len(p):]: v for k, v in deltas.items() if k.startswith(p)}
 
 
 def point_params(mod: nn.Module, deltas: dict[str, torch.Tensor],
@@ -129,29 +179,6 @@ def point_params(mod: nn.Module, deltas: dict[str, torch.Tensor],
     """{name: theta + sum_i alpha_i delta_i} for every moved parameter of ``mod``: (P, *shape)."""
     base = dict(mod.named_parameters())
     return {k: base[k].unsqueeze(0) + torch.tensordot(alpha, d, dims=1) for k, d in deltas.items()}
-
-
-def run_points(net: ModuleNet, start: int, stop: int, h: torch.Tensor, alpha: torch.Tensor,
-               per_point: bool) -> tuple[torch.Tensor, bool]:
-    """Modules ``start:stop`` on ``h`` at the points ``alpha`` (P, z); returns (h, per_point).
-
-    ``h`` is shared (B, *sample) or per point (P, B, *sample); it becomes per point at the first
-    moved module."""
-    for i in range(start, stop):
-        mod, d = net.mods[i], net.deltas.get(i)
-        if d is None:
-            if per_point:
-                p, b = h.shape[:2]
-                h = mod(h.flatten(0, 1)).unflatten(0, (p, b))
-            else:
-                h = mod(h)
-            continue
-
-        def f(params, x, mod=mod):
-            return functional_call(mod, params, (x,))
-        h = torch.vmap(f, in_dims=(0, 0 if per_point else None))(point_params(mod, d, alpha), h)
-        per_point = True
-    return h, per_point
 
 
 def is_affine(mod: nn.Module) -> bool:

@@ -1,0 +1,120 @@
+"""The copies of a network run at many grid points at once.
+
+Activations are either *shared* by every point, (B, *sample) for B samples, or *per point*,
+(P, B, *sample); they become per point at the first module a direction moves. A module no
+direction moves runs once on all P*B samples. A moved module runs with per-point parameters
+theta + sum_i alpha_i delta_i: Linear as a batched product, Conv2d as one convolution per point
+(many samples) or one grouped convolution over the points (few samples), eval-mode BatchNorm as a
+per-point scale and shift, Sequential and residual blocks module by module; any other module
+under ``torch.vmap`` (exact, slower).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from losspattern_core.networks import Residual
+
+from .modules import ModuleNet, bias_view, point_params, sub_deltas
+
+
+def _plain(net: ModuleNet, mod: nn.Module, h: torch.Tensor, per_point: bool) -> torch.Tensor:
+    """An unmoved module on every sample (of every point)."""
+    if not per_point:
+        return mod(net.layout(h))
+    p, b = h.shape[:2]
+    return mod(net.layout(h.flatten(0, 1))).unflatten(0, (p, b))
+
+
+def _linear(mod: nn.Linear, params: dict, h: torch.Tensor) -> torch.Tensor:
+    """(P, B, out) from h (B, in) or (P, B, in)."""
+    w = params.get("weight", mod.weight)
+    out = torch.matmul(h, w.transpose(-1, -2))
+    b = params.get("bias", mod.bias)
+    if b is not None:
+        out = out + (b.unsqueeze(-2) if b.ndim == 2 else b)
+    return out
+
+
+def _conv(net: ModuleNet, mod: nn.Conv2d, params: dict, h: torch.Tensor, p: int,
+          per_point: bool) -> torch.Tensor:
+    """(P, B, C', H', W') from h (B, C, H, W) or (P, B, C, H, W)."""
+    w, b = params.get("weight"), params.get("bias")
+    if w is None:     # shared weight: one convolution, then the per-point bias
+        x = h.flatten(0, 1) if per_point else h
+        out = mod._conv_forward(net.layout(x), mod.weight, None)
+        out = out.unflatten(0, h.shape[:2]) if per_point else out.unsqueeze(0)
+        bias = b if b is not None else (mod.bias.expand(p, -1) if mod.bias is not None else None)
+        return out if bias is None else out + bias_view(mod, bias, 3)
+    if b is None and mod.bias is not None:
+        b = mod.bias.expand(p, -1)
+    if not per_point:
+        h = h.unsqueeze(0).expand(p, *h.shape)
+    n = h.shape[1]
+    if n >= p:        # many samples per point: one convolution per point
+        return torch.stack([mod._conv_forward(net.layout(h[j]), net.layout(w[j]),
+                                              None if b is None else b[j]) for j in range(p)])
+    c = h.shape[2]    # few samples: the points as groups of one convolution
+    x = h.permute(1, 0, 2, 3, 4).reshape(n, p * c, *h.shape[3:])
+    out = F.conv2d(x, w.flatten(0, 1), None if b is None else b.flatten(), mod.stride,
+                   mod.padding, mod.dilation, mod.groups * p)
+    return out.view(n, p, -1, *out.shape[2:]).transpose(0, 1)
+
+
+def _batchnorm(mod: nn.Module, params: dict, h: torch.Tensor) -> torch.Tensor:
+    """Eval-mode BatchNorm with per-point weight/bias on h (P, B, C, *spatial): h * scale +
+    shift per channel (scale = weight / sqrt(var + eps), shift = bias - mean * scale)."""
+    w = params.get("weight", mod.weight)
+    b = params.get("bias", mod.bias)
+    scale = w * torch.rsqrt(mod.running_var + mod.eps)              # (P, C) or (C,)
+    shift = b - mod.running_mean * scale
+    p, c = len(next(iter(params.values()))), mod.num_features
+    view = (p, 1, c, *[1] * (h.ndim - 3))
+    return h * scale.expand(p, c).reshape(view) + shift.expand(p, c).reshape(view)
+
+
+def _vmapped(mod: nn.Module, params: dict, h: torch.Tensor, per_point: bool) -> torch.Tensor:
+    def f(prm, x):
+        return functional_call(mod, prm, (x,))
+    return torch.vmap(f, in_dims=(0, 0 if per_point else None))(params, h)
+
+
+def apply_points(net: ModuleNet, mod: nn.Module, deltas: dict, h: torch.Tensor,
+                 alpha: torch.Tensor, per_point: bool) -> tuple[torch.Tensor, bool]:
+    """``mod`` (its deltas named inside it) on ``h`` at the points ``alpha`` (P, z)."""
+    if not deltas:
+        return _plain(net, mod, h, per_point), per_point
+    if isinstance(mod, nn.Sequential):
+        for i, child in enumerate(mod):
+            h, per_point = apply_points(net, child, sub_deltas(deltas, str(i)), h, alpha,
+                                        per_point)
+        return h, per_point
+    if isinstance(mod, Residual):
+        body, pb = apply_points(net, mod.body, sub_deltas(deltas, "body"), h, alpha, per_point)
+        short, ps = apply_points(net, mod.shortcut, sub_deltas(deltas, "shortcut"), h, alpha,
+                                 per_point)
+        return (body if pb else body.unsqueeze(0)) + (short if ps else short.unsqueeze(0)), True
+    params = point_params(mod, deltas, alpha)
+    p = len(alpha)
+    sample_ndim = h.ndim - (2 if per_point else 1)
+    if isinstance(mod, nn.Linear) and sample_ndim == 1:
+        return _linear(mod, params, h), True
+    if isinstance(mod, nn.Conv2d) and mod.padding_mode == "zeros" and sample_ndim == 3:
+        return _conv(net, mod, params, h, p, per_point), True
+    if (isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.running_mean is not None
+            and sample_ndim >= 1):
+        x = h if per_point else h.unsqueeze(0)
+        return _batchnorm(mod, params, x), True
+    return _vmapped(mod, params, h, per_point), True
+
+
+def run_points(net: ModuleNet, start: int, stop: int, h: torch.Tensor, alpha: torch.Tensor,
+               per_point: bool) -> tuple[torch.Tensor, bool]:
+    """Top-level modules ``start:stop`` on ``h`` at the points ``alpha`` (P, z); returns
+    (h, per_point)."""
+    for i in range(start, stop):
+        h, per_point = apply_points(net, net.mods[i], net.deltas.get(i, {}), h, alpha, per_point)
+    return h, per_point
