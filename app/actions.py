@@ -154,6 +154,12 @@ def install_actions(window) -> dict[str, QAction]:
     for event in (state.events.choice, state.events.run):
         event.connect(enable)
     enable()
+    _menus_and_toolbar(window, acts)
+    return acts
+
+
+def _menus_and_toolbar(window, acts: dict[str, QAction]) -> None:
+    """The File / Run / Export menus and the toolbar, from the actions."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(acts["open"])
@@ -174,4 +180,3 @@ def install_actions(window) -> dict[str, QAction]:
     tb.addSeparator()
     for key in ("bundle", "surfaces", "png"):
         tb.addAction(acts[key])
-    return acts

@@ -273,7 +273,8 @@ def outcome_texts(progress: Progress, result: Run | None) -> tuple[str, str]:
     o = progress.outcome
     if o == "finished" and result is not None and result.metrics is not None:
         m, s = result.metrics, result.seconds or 0.0
-        text = f"done in {s:.1f} s: {_psnr({k: m[k] for k in ('train', 'test')})}"
+        text = (f"run {result.run_id} done in {s:.1f} s: "
+                f"{_psnr({k: m[k] for k in ('train', 'test')})}")
         t2 = m.get("theorem2", {}).get("at_alpha_star")
         if t2:
             text += f", train accuracy at α* {100 * t2['train_accuracy']:.1f} %"
@@ -281,9 +282,10 @@ def outcome_texts(progress: Progress, result: Run | None) -> tuple[str, str]:
     if o == "remeasured" and result is not None and result.remeasure is not None:
         r = result.remeasure
         return (f"re-measured at grid {r.grid} in {r.seconds:.1f} s",
-                f"re-measured at grid {r.grid}: {_psnr(r.fidelity)}. The views show the "
-                f"{r.grid}-point grid (their titles say so), and so does a PNG of a view; "
-                f"surface and bundle exports hold the run's own {result.grid}-point grid.")
+                f"run {result.run_id} re-measured at grid {r.grid}: {_psnr(r.fidelity)}. The "
+                f"views show the {r.grid}-point grid (their titles say so), and so does a PNG "
+                f"of a view; surface and bundle exports hold the run's own {result.grid}-point "
+                f"grid.")
     texts = {"cancelled": ("cancelled", "cancelled: nothing was kept."),
              "re-measure cancelled": ("re-measure cancelled",
                                       "re-measure cancelled: showing the run's own grid."),
