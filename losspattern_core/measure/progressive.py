@@ -32,6 +32,9 @@ def progressive_surface(model, directions, X, y, grid: int, alpha_range=None, *,
     (with ``per_class=True``: ``(full, per-class mean losses (G^z, heads, K))`` as
     ``evaluate_points`` gives them, for metrics that need them).
 
+    ``X`` is the split as the network takes it (``networks.as_input`` for the conv families),
+    as for ``evaluate_points``.
+
     ``first_frame_s``: when set, the first frame's level is chosen from the time one point
     takes so that it arrives within about that many seconds (a level of 2 per axis at least).
     """

@@ -1,8 +1,20 @@
 """Exact loss surfaces: the real network's mean loss over every sample of a split.
 
 ``evaluate_points`` never mutates (or moves) the model and never samples: every value is the mean
-loss over every sample of the split. It exploits structure instead, and batches many grid points
-per pass:
+loss over every sample of the split, with the network in eval mode. ``X`` is the split as the
+network takes it: rows (N, d) for an MLP, images (N, C, H, W) for the conv families
+(``networks.as_input``). Two paths share one interface:
+
+**The family path** (``families``; any ``nn.Sequential`` of the layers ``networks`` builds:
+conv, BatchNorm, pooling, residual blocks, LayerNorm, and any move of a non-Linear parameter)
+proves one of three structures from exact zeros, cheapest first: *one row* (the first moved
+layer is a Linear/Conv with all weights exactly zero: every sample gives the same output, one
+row per point, cost independent of N); *separable* (a per-channel walk, ``dependence``, shows
+logits = c(x) + g(alpha): c once over the split, g on one sample per point); *general* (blocks
+of samples x tiles of points, per-point parameters, the first moved layer as z + 1 products).
+BatchNorm is folded into the unmoved convolution before it; tiles are bounded by ``budget``.
+
+**The Linear-layer path** (MLPs whose directions move only Linear layers, rows (N, d)):
 
 * **prefix caching**: activations before the first layer any direction moves are computed once;
 * **shared + per-direction split** of that layer: (W0 + sum_i a_i dW_i) x + b0 + sum_i a_i db_i
@@ -39,17 +51,21 @@ deltas), ``layers`` (detached copies of the network on the target device), ``str
 precomputation), ``kernels`` (the tiled general path), ``separable`` (the c(x) + g(alpha)
 path; its cross-entropy is ``losses.separable_cross_entropy_sums``), ``evaluate``
 (``evaluate_points``, ``surface``) and ``reference`` (``naive_surface``, ``outputs_at``).
+The family path: ``modules`` (eval-mode copies, deltas per module, BatchNorm folding, shapes),
+``pointwise`` (modules at many points at once), ``dependence`` (the separability walk),
+``families`` (its ``prepare``) and ``family_kernels`` (its loss sums).
 """
 
 from losspattern_core.grid import grid_array, grid_points, range_points
 
 from .directions import Direction, params_at, random_direction
-from .evaluate import DEFAULT_BUDGET, GPU_BUDGET, evaluate_points, surface
+from .evaluate import DEFAULT_BUDGET, FAMILY_BUDGET, GPU_BUDGET, evaluate_points, surface
 from .prepare import Prepared, prepare
 from .reference import naive_surface, outputs_at
 
 __all__ = [
     "DEFAULT_BUDGET",
+    "FAMILY_BUDGET",
     "GPU_BUDGET",
     "Direction",
     "Prepared",

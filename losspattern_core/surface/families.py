@@ -96,7 +96,7 @@ class FamilyPrepared:
     classes: int
     mode: str
     net: ModuleNet
-    X: torch.Tensor              # (N, *sample) on the device
+    X: torch.Tensor | None       # (N, *sample) on the device (general mode only)
     y: torch.Tensor              # (N,)
     onehot: torch.Tensor         # (N, K) float64
     class_n: torch.Tensor        # (K,) float64
@@ -105,7 +105,7 @@ class FamilyPrepared:
 
     @property
     def device(self) -> torch.device:
-        return self.X.device
+        return self.y.device
 
     @property
     def outputs(self) -> int:
@@ -183,5 +183,6 @@ def prepare_family(model: nn.Module, directions: list[Direction], X, y, classes:
             sep = _separable(net, X, onehot, classes, cols)
             info["separable"] = sep.describe()
         info["structure"] = mode
-        return FamilyPrepared(len(directions), len(y), classes, mode, net, X, y, onehot,
-                              onehot.sum(0), sep, info)
+        return FamilyPrepared(len(directions), len(y), classes, mode, net,
+                              X if mode == "general" else None, y, onehot, onehot.sum(0), sep,
+                              info)

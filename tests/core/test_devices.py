@@ -88,3 +88,26 @@ def test_a_model_on_another_device_is_evaluated_on_cpu_without_moving():
     ours, _ = evaluate_points(m, dirs, X, y, [[0.3, -0.2]], classes=4, device="cpu")
     assert_unchanged(m, before)
     np.testing.assert_allclose(ours, ref, rtol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("which", ["one_row", "separable", "general"])
+def test_the_family_path_on(device, which):
+    """A ResNet with BatchNorm on images: every structure on every device equals the naive
+    reference on CPU, and the caller's CPU model stays where and as it was."""
+    from test_surface_families import BIAS as CONV_BIAS
+    from test_surface_families import images, model_of, theorem1, theorem2
+
+    m = {"one_row": lambda: theorem1("resnet", True), "general": lambda: model_of("resnet"),
+         "separable": lambda: theorem2("resnet", True)[0]}[which]()
+    dirs = [random_direction(m, 1), random_direction(m, 2)] if which == "general" \
+        else CONV_BIAS(2)
+    X, y = images("resnet")
+    pts = np.random.default_rng(5).uniform(-1, 1.5, size=(5, 2))
+    before = snapshot(m)
+    prep = prepare(m, dirs, X, y, 10, device)
+    assert prep.device.type == device and prep.info["structure"] == which
+    ours, _ = evaluate_points(m, dirs, X, y, pts, classes=10, prepared=prep)
+    assert_unchanged(m, before)
+    ref = naive_surface(m, dirs, X, y, pts, classes=10)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7)
