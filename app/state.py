@@ -10,8 +10,10 @@ topic, and every change ends by emitting the topics it touched, in a fixed order
 * ``shown``: the data the views draw (``AppState.shown``, see ``shown.py``);
 * ``run``: the live activity (progress, phase, outcome, regression curve).
 
-Observers read the state when called; none of them may write it back from inside a callback
-except through the same public methods (they emit again, which is fine for small changes).
+The runs (the live one, the last finished one, the activity) are kept by ``state.runs``
+(``runs.py``); what the views draw from all this is derived in ``shown.py``. Observers read
+the state when called; one that writes it back from a callback goes through the same public
+methods (which emit again).
 """
 
 from __future__ import annotations
