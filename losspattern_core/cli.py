@@ -33,7 +33,7 @@ import time  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from losspattern_core.cli_output import Progress, theorem2_lines  # noqa: E402
+from losspattern_core.cli_output import Progress, error_line, theorem2_lines  # noqa: E402
 from losspattern_core.errors import LossPatternError  # noqa: E402
 from losspattern_core.io import options as opt  # noqa: E402
 
@@ -353,14 +353,6 @@ def _interrupt_message() -> str:
     return f"interrupted: {done} {'was' if len(_WRITTEN) == 1 else 'were'} written (complete)"
 
 
-def _error_line(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        name = exc.filename or ""
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        return f"{name}: {reason}" if name else f"{reason} ({type(exc).__name__})"
-    return str(exc)
-
-
 def main(argv: list[str] | None = None) -> int:
     _WRITTEN.clear()
     try:
@@ -381,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unwritable --png/--json/--out path, a vanished file
-        print(f"error: {_error_line(exc)}", file=sys.stderr)
+        print(f"error: {error_line(exc)}", file=sys.stderr)
         return 2
     except MemoryError:  # a last resort: the size checks should refuse such inputs first
         print("error: out of memory: this input needs more memory than is free (the size "
@@ -390,6 +382,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\n" + _interrupt_message(), file=sys.stderr)
         return 130
+    finally:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            # the console script: an interrupt after the work (while the interpreter exits)
+            # still gets a true one-line message instead of a traceback
+            signal.signal(signal.SIGINT, _interrupted_late)
+
+
+def _interrupted_late(signum, frame) -> None:
+    sys.stderr.write("\n" + _interrupt_message() + "\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 
 if __name__ == "__main__":

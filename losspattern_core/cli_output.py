@@ -59,3 +59,12 @@ def theorem2_lines(metrics: dict) -> list[str]:
                      f"{tf.get('mean_abs_gap', float('nan')):.4f} nats, max "
                      f"{tf.get('max_abs_gap', float('nan')):.4f} (no transfer is promised)")
     return lines
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an OSError (the file and the reason), or the message of any other."""
+    if isinstance(exc, OSError):
+        name = exc.filename or ""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return f"{name}: {reason}" if name else f"{reason} ({type(exc).__name__})"
+    return str(exc)

@@ -277,5 +277,6 @@ def require_finite(arr: np.ndarray, label: str, error: Err) -> np.ndarray:
         bad = np.argwhere(~np.isfinite(arr))[0]
         value = arr[tuple(bad)]
         where = tuple(int(i) for i in bad)
-        raise error(f"{label}: holds a non-finite value ({value}) at index {where}")
+        raise error(f"{label}: holds NaN or infinite values (the first: {value} at index "
+                    f"{where})")
     return arr

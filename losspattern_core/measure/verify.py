@@ -37,6 +37,7 @@ def check_dataset(bundle: Bundle, ds: Dataset) -> None:
     if ds.n_features != bundle.n_features:
         raise BundleError(f"dataset {ds.name} has {ds.n_features} features; the bundle's "
                           f"network takes {bundle.n_features}")
+    bundle_split(bundle, ds, "test")    # every index must exist in this dataset
     _, y = bundle_split(bundle, ds, "train")
     counts = np.bincount(y, minlength=ds.classes).tolist()
     if counts != bundle.meta["dataset"]["label_counts_train"]:

@@ -52,7 +52,8 @@ def test_non_finite_surfaces_are_named(bundle, name, value):
     arr.flat[3] = float(value)
     np.save(bundle / name, arr)
     _rechecksum(bundle)
-    with pytest.raises(BundleError, match=rf"{name}: holds a non-finite value \({value}\)"):
+    with pytest.raises(BundleError, match=rf"{name}: holds NaN or infinite values \(the "
+                                          rf"first: {value}"):
         load_bundle(bundle)
     with pytest.raises(BundleError, match=name):
         read_bundle_arrays(bundle)
