@@ -35,7 +35,8 @@ def mountains() -> Image.Image:
     rng = np.random.default_rng(7)
     h = np.zeros((S, S))
     for _ in range(9):
-        cx, cy, w, a = rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.08, 0.22), rng.uniform(0.4, 1)
+        cx, cy = rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9)
+        w, a = rng.uniform(0.08, 0.22), rng.uniform(0.4, 1)
         h += a * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * w**2))
     h += 0.25 * np.sin(5 * x + 2 * y)
     h = (h - h.min()) / (h.max() - h.min())

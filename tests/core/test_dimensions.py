@@ -6,10 +6,10 @@ from PIL import Image
 
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.constructions import construct, drive
+from losspattern_core.data.patterns import default_grid, load_pattern
 from losspattern_core.errors import PatternError
 from losspattern_core.io.figure import any_figure
 from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
-from losspattern_core.data.patterns import default_grid, load_pattern
 
 
 def _run(tmp_path, activation="tanh", batch=512, **kw):
@@ -69,7 +69,8 @@ def test_rgb_three_heads_draw_three_channels(tmp_path):
 
 
 def test_greyscale_image_with_rgb_is_converted_with_a_note(tmp_path):
-    Image.fromarray((np.arange(64).reshape(8, 8) * 4).astype(np.uint8), "L").save(tmp_path / "g.png")
+    grey = (np.arange(64).reshape(8, 8) * 4).astype(np.uint8)
+    Image.fromarray(grey, "L").save(tmp_path / "g.png")
     p = load_pattern(str(tmp_path / "g.png"), z=2, rgb=True)
     assert p.channels == 3 and "greyscale" in p.note
     g = p.grid(6)

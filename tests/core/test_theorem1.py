@@ -102,7 +102,8 @@ def test_same_seed_same_numbers():
                              snapshot_every=0)
     a = drive(construct(validate(cfg)))
     b = drive(construct(validate(cfg)))
-    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(),
+                                        strict=True):
         assert ka == kb and torch.equal(va, vb)
 
 
