@@ -16,10 +16,12 @@ from fuzz.runner import OUTCOMES, PASSING, Result, run_case
 
 def families() -> dict[str, Callable]:
     from fuzz.strategies_bundles import bundle_case
-    from fuzz.strategies_files import array_case, dataset_case, image_case
+    from fuzz.strategies_files import array_case, dataset_case, image_case, through_loader
     from fuzz.strategies_options import options_case
 
-    return {"images": image_case, "arrays": array_case, "datasets": dataset_case,
+    return {"images": lambda: through_loader(image_case()),
+            "arrays": lambda: through_loader(array_case()),
+            "datasets": lambda: through_loader(dataset_case()),
             "bundles": bundle_case, "options": options_case}
 
 

@@ -158,7 +158,14 @@ def measure_oracle(case, folder: Path, stdout: str) -> str | None:
     return None
 
 
+def printed_ok(case, folder: Path, stdout: str) -> str | None:
+    """A ``fuzz.entry`` loader accepted the input and found what it returned sound."""
+    lines = stdout.strip().splitlines()
+    return None if lines and lines[-1] == "ok" else (lines[-1] if lines else "no verdict")
+
+
 ORACLES = {
+    "printed-ok": printed_ok,
     "bundle": bundle_oracle("out"),
     "verified": bundle_oracle("b", "compare"),
     "source": bundle_oracle("b", "run"),

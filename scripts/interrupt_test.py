@@ -2,9 +2,9 @@
 
     python scripts/interrupt_test.py --runs 24
 
-Half of the runs get SIGINT at a random time within a measured uninterrupted run (start-up and
-torch import included: the console script itself is run); the other half at the moment the
-bundle folder appears. After each run: exit 130 (or 0 if it finished first), no traceback,
+A third of the runs get SIGINT during start-up (the first 1.5 s: the console script and the
+torch import), a third at a random time within a measured uninterrupted run, a third at the
+moment the bundle folder appears. After each run: exit 130 (or 0 if it finished first), no traceback,
 no temporary folder left, and what the message says is true: "nothing was written" means no
 bundle exists; "... was written" means the bundle is complete (every file, its figure,
 checksums matching, it loads).
@@ -73,7 +73,7 @@ def run_once(folder: Path, mode: str, delay: float) -> tuple[str, list[str]]:
     if mode == "appear":
         while proc.poll() is None and not out.exists():
             time.sleep(0.0005)
-    elif mode == "random":
+    elif mode in ("random", "startup"):
         time.sleep(delay)
     if mode != "none" and proc.poll() is None:
         proc.send_signal(signal.SIGINT)
@@ -99,8 +99,8 @@ def main() -> int:
               flush=True)
     tally, failures = Counter(), []
     for i in range(args.runs):
-        mode = "appear" if i % 2 else "random"
-        delay = rng.uniform(0.0, full * 1.05)
+        mode = ("startup", "random", "appear")[i % 3]
+        delay = rng.uniform(0.0, 1.5) if mode == "startup" else rng.uniform(0.0, full * 1.05)
         with tempfile.TemporaryDirectory() as tmp:
             said, problems = run_once(Path(tmp), mode, delay)
         tally[(mode, said)] += 1
