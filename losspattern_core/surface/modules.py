@@ -158,6 +158,11 @@ def module_net(model: nn.Module, directions: list[Direction], sample: tuple[int,
     deltas = module_deltas(model, directions, device)
     if not deltas:
         raise ConfigError("the directions move no parameter of the network")
+    for name, mod in model.named_modules():
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.running_mean is None:
+            raise ConfigError(f"{name} is a BatchNorm without running statistics: in eval mode "
+                              "it normalises over the batch, so a sample's output would depend "
+                              "on the batch; the evaluator needs track_running_stats=True")
     mods = _copies(model, device)
     fold_batchnorm(mods, "", {f"{i}.{k}" for i, d in deltas.items() for k in d})
     channels_last = device.type == "cpu" and any(

@@ -270,6 +270,10 @@ def test_mlps_keep_their_path_and_flat_rows_into_a_conv_network_are_a_clear_erro
     assert isinstance(prepare(mlp, BIAS(2), X, y, 10), Prepared)
     with pytest.raises(ConfigError, match="as_input"):
         prepare(model_of("cnn"), BIAS(2), X, y, 10)
+    batch_stats = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2, track_running_stats=False),
+                                nn.Flatten(), nn.Linear(72, 10))
+    with pytest.raises(ConfigError, match="running statistics"):
+        prepare(batch_stats, BIAS(1), *images("cnn"), 10)
 
 
 def test_surface_and_progressive_refinement_on_a_conv_family():
