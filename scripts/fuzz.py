@@ -26,6 +26,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per case")
     p.add_argument("--minutes", type=float, default=None, help="stop drawing after this long")
+    p.add_argument("--round", type=int, default=25, help="cases per family per round")
     p.add_argument("--verbose", action="store_true", help="print every case")
     args = p.parse_args()
 
@@ -47,12 +48,24 @@ def main() -> int:
             print(f"[{r.outcome}] {r.case.family}: {r.case.name}  ({r.seconds:.1f} s) "
                   f"{r.detail[:200]}", flush=True)
 
-    for i, name in enumerate(names):
-        n = args.cases // len(names) + (1 if i < args.cases % len(names) else 0)
-        results += run_family(name, n, args.seed, args.timeout, deadline=deadline,
-                              on_result=show)
-        print(f"{name}: {sum(r.case.family == name for r in results)} cases, "
-              f"{time.perf_counter() - t0:.0f} s so far", flush=True)
+    # families take turns in rounds of --round cases (a new Hypothesis seed each round), so a
+    # --minutes limit cuts every family short alike
+    want = {name: args.cases // len(names) + (1 if i < args.cases % len(names) else 0)
+            for i, name in enumerate(names)}
+    done = dict.fromkeys(names, 0)
+    rnd = 0
+    while any(done[n] < want[n] for n in names):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        for name in names:
+            n = min(args.round, want[name] - done[name])
+            if n > 0:
+                got = run_family(name, n, args.seed + rnd, args.timeout, deadline=deadline,
+                                 on_result=show)
+                results += got
+                done[name] += max(len(got), 1 if not got else 0)
+        rnd += 1
+        print(f"round {rnd}: {len(results)} cases, {time.perf_counter() - t0:.0f} s", flush=True)
     print()
     print(table(results))
     bad = failures(results)
