@@ -5,9 +5,9 @@
 A third of the runs get SIGINT during start-up (the first 1.5 s: the console script and
 the torch import), a third at a random time within a measured uninterrupted run, a third at
 the moment the bundle folder appears. After each run: exit 130 (or 0 if it finished first),
-no traceback, no temporary folder left, and what the message says is true: "nothing was written" means no
-bundle exists; "... was written" means the bundle is complete (every file, its figure,
-checksums matching, it loads).
+no traceback, no temporary folder left, and what the message says is true: "nothing was
+written" means no bundle exists; "... was written" means the bundle is complete (every file,
+its figure, checksums matching, it loads).
 """
 
 from __future__ import annotations
