@@ -16,6 +16,7 @@ from losspattern_core.errors import ConstructionError
 from losspattern_core.frames import Frame
 from losspattern_core.grid import grid_points
 from losspattern_core.losses import sigma
+from losspattern_core.networks import as_input
 from losspattern_core.surface import Direction, grid_array, surface
 
 
@@ -61,6 +62,7 @@ def sample_targets(resolved: Resolved, rng: np.random.Generator, n: int):
 
 def measured_train_surface(resolved: Resolved, model, directions) -> np.ndarray:
     X, y = resolved.dataset.split("train")
+    X = as_input(X, resolved.network)   # images (N, C, H, W) for the conv families
     cfg = resolved.config
     return surface(model, directions, X, y, cfg.grid, classes=resolved.dataset.classes,
                    heads=resolved.heads, loss=cfg.loss, device=cfg.device)

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from losspattern_core.frames import drive
 from losspattern_core.losses import per_class_loss, sigma
+from losspattern_core.measure.progressive import progressive_surface
+from losspattern_core.networks import as_input
 from losspattern_core.surface import grid_array, outputs_at, range_points
 
 
@@ -42,8 +45,6 @@ class Measurement:
 
 def measure_surfaces(con, splits=("train", "test"), dataset=None) -> Measurement:
     """Every split's exact surface on the construction's grid, in one pass per split."""
-    from losspattern_core.frames import drive
-
     # start at the full grid: ``measure_surfaces_progressive`` then measures a single level
     return drive(measure_surfaces_progressive(con, splits, dataset, start=con.config.grid))
 
@@ -51,13 +52,12 @@ def measure_surfaces(con, splits=("train", "test"), dataset=None) -> Measurement
 def measure_surfaces_progressive(con, splits=("train", "test"), dataset=None, start: int = 8):
     """``measure_surfaces`` coarse to fine: yields ``(split, size, surface at size^z)`` as each
     level is measured (exact values), returns the same ``Measurement``. A GUI shows the levels."""
-    from losspattern_core.measure.progressive import progressive_surface
-
     ds = dataset or con.resolved.dataset
     cfg = con.config
     surfaces, per_class = {}, {}
     for split in splits:
         X, y = ds.split(split)
+        X = as_input(X, con.resolved.network)   # images for the conv families
         t0 = time.perf_counter()
         gen = progressive_surface(con.model, con.directions, X, y, cfg.grid, con.alpha_range,
                                   classes=ds.classes, heads=con.heads, loss=cfg.loss,
@@ -89,6 +89,7 @@ def pattern_point_checks(con, n_points: int = 16) -> dict:
     """
     ds, cfg = con.resolved.dataset, con.config
     X, y = ds.split("train")
+    X = as_input(X, con.resolved.network)
     counts = ds.label_counts("train")
     alphas = range_points(cfg.grid, cfg.z, con.alpha_range)
     tgt = con.target.reshape(con.heads, -1).mean(0) if con.heads > 1 else con.target.ravel()

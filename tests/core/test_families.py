@@ -114,3 +114,35 @@ def test_theorem2_on_a_cnn_keeps_its_channel_blocks_and_fits_the_data_at_alpha_s
     from losspattern_core.losses import mean_cross_entropy_separable
     fast = float(mean_cross_entropy_separable(logits_x - zero, torch.as_tensor(y), g)[0])
     assert abs(fast - naive) < 1e-5 * max(1.0, abs(naive))
+
+
+@pytest.mark.parametrize("family, theorem", [("cnn", 1), ("resnet", 1), ("cnn", 2)])
+def test_a_conv_construction_is_measured_end_to_end_like_an_mlp(family, theorem, monkeypatch):
+    """construct -> measure_surfaces -> construction_metrics, snapshots included: the exact
+    surfaces equal the naive loop on the images."""
+    import losspattern_core.constructions.theorem2_shared as t2s
+    from losspattern_core.networks import as_input
+
+    monkeypatch.setattr(t2s, "CLASSIFIER_STEPS", 40)
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", theorem=theorem, steps=30,
+                                batch=32, grid=5, snapshot_every=15)
+    r = lp.validate(cfg)
+    spec = NetworkSpec(64, 10, family=family, activation="relu", width=8, channels=(8, 16),
+                       input_shape=(1, 8, 8), hidden=16)
+    r = dataclasses.replace(r, network=spec)
+    frames: list = []
+    gen = lp.construct(r)
+    if theorem == 2:
+        import losspattern_core.constructions.theorem2 as t2
+        gen = t2.construct(r, run_baseline=False)
+    con = lp.drive(gen, frames.append)
+    assert sum(f.surface is not None for f in frames) >= 2      # live snapshots streamed
+    m = lp.measure_surfaces(con)
+    metrics = lp.construction_metrics(con, m)
+    assert ("pattern_points" in metrics) == (theorem == 1)
+    if theorem == 1:
+        assert metrics["pattern_points"]["output_variance_max"] == 0.0
+    X, y = r.dataset.split("test")
+    ref = lp.naive_surface(con.model, con.directions, as_input(X, spec), y,
+                           lp.range_points(5, 2), classes=10)[:, 0]
+    assert np.allclose(m.surfaces["test"].ravel(), ref, rtol=1e-5, atol=1e-7)
