@@ -34,10 +34,18 @@ from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from losspattern_core.cli_output import Progress, error_line, theorem2_lines  # noqa: E402
+from losspattern_core.commands import export as export_command  # noqa: E402
+from losspattern_core.commands import mpo as mpo_command  # noqa: E402
+from losspattern_core.commands.construct_args import (  # noqa: E402
+    add_construct_parser,
+    config_from_args,
+)
 from losspattern_core.errors import LossPatternError  # noqa: E402
 from losspattern_core.io import options as opt  # noqa: E402
 
 PLUGIN_GROUP = "losspattern.commands"
+# commands that live in their own modules (each: register(subparsers))
+BUILTIN_COMMANDS = (export_command.register, mpo_command.register)
 _WRITTEN: list[Path] = []  # complete outputs of this command, for a truthful interrupt message
 
 
@@ -46,25 +54,12 @@ def note_written(path: Path) -> None:
     _WRITTEN.append(Path(path))
 
 
-def _config(args):
-    from losspattern_core.config import ConstructionConfig
-    from losspattern_core.data.patterns import default_grid
-
-    grid = args.grid if args.grid is not None else default_grid(args.z, args.theorem)
-    return ConstructionConfig(
-        pattern=args.pattern, dataset=args.dataset, theorem=args.theorem, z=args.z, rgb=args.rgb,
-        depth=args.depth, width=args.width, activation=args.activation, loss=args.loss,
-        loss_range=tuple(args.loss_range) if args.loss_range else None, smooth=args.smooth,
-        steps=args.steps, lr=args.lr, batch=args.batch, grid=grid, seed=args.seed,
-        device=args.device, snapshot_every=0)
-
-
 def _construct(args) -> int:
     """Validate everything, run, measure, then write the bundle (figure inside) at once."""
     from losspattern_core.config import validate
     from losspattern_core.io.bundle_write import check_out
 
-    cfg = _config(args)
+    cfg = config_from_args(args)
     out = Path(args.out) if args.out is not None else Path("losspattern-out") / (
         f"{Path(cfg.pattern.split(':')[0]).stem}-{cfg.dataset.split(':')[0]}-thm{cfg.theorem}-"
         f"{datetime.now():%Y%m%d-%H%M%S}")
@@ -257,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads for torch (default: all cores, or $LOSSPATTERN_THREADS); "
                         "use 1 on a machine other jobs share")
     sub = p.add_subparsers(dest="command", required=True)
-    _construct_parser(sub)
+    add_construct_parser(sub, _construct)
 
     t = sub.add_parser("transfer", help="measure a bundle's surface on another dataset or split")
     t.add_argument("bundle", type=opt.nonempty_path)
@@ -288,41 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("patterns", help="list built-in patterns").set_defaults(func=_patterns)
     sub.add_parser("datasets", help="list datasets").set_defaults(func=_datasets)
+    for register in BUILTIN_COMMANDS:
+        register(sub)
     add_plugin_commands(sub)
     return p
-
-
-def _construct_parser(sub) -> None:
-    c = sub.add_parser("construct", help="build a network whose loss surface draws a pattern")
-    c.add_argument("--pattern", default="mountains",
-                   help="built-in name, function[:opts] or image path")
-    c.add_argument("--dataset", default="digits")
-    c.add_argument("--theorem", type=int, default=1, choices=(1, 2))
-    c.add_argument("--z", type=opt.int_range(1, 8), default=2, help="pattern dimension")
-    c.add_argument("--rgb", action="store_true", help="three heads draw a colour image")
-    c.add_argument("--depth", type=opt.int_range(2, 16), default=3, help="hidden layers")
-    c.add_argument("--width", type=opt.int_range(1, 8192), default=128)
-    c.add_argument("--activation", default="sin", choices=("relu", "tanh", "gelu", "sin"))
-    c.add_argument("--loss", default="cross_entropy", choices=("cross_entropy", "mse"))
-    c.add_argument("--loss-range", type=opt.finite_float, nargs=2, metavar=("LOW", "HIGH"))
-    c.add_argument("--smooth", type=opt.float_range(0.0, 50.0),
-                   help="image smoothing sigma in pixels, 0..50 (default 1)")
-    c.add_argument("--steps", type=opt.int_range(1, 10_000_000), default=2000)
-    c.add_argument("--lr", type=opt.float_range(0.0, 1e30, open_low=True), default=3e-3)
-    c.add_argument("--batch", type=opt.int_range(1, 10_000_000), default=2048)
-    c.add_argument("--grid", type=opt.int_range(2, 2048), default=None,
-                   help="grid points per direction (default by z: 256, 64, 24, 10, 6, 4...)")
-    c.add_argument("--seed", type=opt.seed, default=0, help="0..2^63-1")
-    c.add_argument("--device", default="cpu")
-    c.add_argument("--out", type=opt.nonempty_path,
-                   help="bundle folder (default: losspattern-out/<name>-<time>)")
-    c.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
-    c.add_argument("--png", type=opt.nonempty_path,
-                   help="also write the figure here (.png, .pdf, .svg, .jpg)")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
-    c.add_argument("--no-baseline", action="store_true",
-                   help="Theorem 1: skip the ordinary-training run shown for 'ease'")
-    c.set_defaults(func=_construct)
 
 
 def add_plugin_commands(sub) -> None:

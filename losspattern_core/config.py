@@ -24,7 +24,7 @@ from losspattern_core.data.patterns import (
 from losspattern_core.errors import ConfigError, DatasetError
 from losspattern_core.io.limits import check_memory
 from losspattern_core.losses import LOSSES, floor
-from losspattern_core.networks import NetworkSpec
+from losspattern_core.networks import FAMILIES, NetworkSpec
 
 # Devices the evaluator and the constructions work on. Apple's MPS is not offered: the exact
 # surfaces accumulate loss sums in float64, which MPS cannot hold.
@@ -56,6 +56,12 @@ class ConstructionConfig:
     seed: int = 0
     device: str = "cpu"
     snapshot_every: int = 100  # a measured train surface is streamed every this many steps
+    arch: str = "mlp"                          # network family: mlp, cnn, resnet
+    channels: tuple[int, ...] = (8, 32, 64)    # cnn: channels of its conv blocks
+    batchnorm: bool = False                    # cnn: BatchNorm after each conv
+    maxpool: bool = True                       # cnn: MaxPool 2 after each block
+    blocks: int = 2                            # resnet: residual blocks
+    resnet_width: int = 16                     # resnet: channels of the stem and first blocks
 
     @property
     def heads(self) -> int:
@@ -164,12 +170,44 @@ def _check_options(cfg: ConstructionConfig) -> None:
             raise ConfigError(f"loss range must be two numbers LOW HIGH, got {cfg.loss_range!r}")
     if not isinstance(cfg.rgb, bool):
         raise ConfigError(f"rgb must be true or false, got {cfg.rgb!r}")
+    if cfg.arch not in FAMILIES:
+        raise ConfigError(f"unknown architecture {cfg.arch!r}; choose from {', '.join(FAMILIES)}")
+    if not (isinstance(cfg.channels, (tuple, list)) and 1 <= len(cfg.channels) <= 8
+            and all(type(c) is int for c in cfg.channels)):
+        raise ConfigError(f"channels must be 1..8 integers, e.g. 8,32,64; got {cfg.channels!r}")
+    _int(cfg, "blocks", 1, 16, "resnet needs 1..16 residual blocks")
+    _int(cfg, "resnet_width", 1, 1024, "resnet width must be 1..1024 channels")
+    if not isinstance(cfg.batchnorm, bool) or not isinstance(cfg.maxpool, bool):
+        raise ConfigError("batchnorm and maxpool must be true or false")
     resolve_device(cfg.device)
+
+
+def image_shape(ds: Dataset) -> tuple[int, int, int] | None:
+    """(C, H, W) of a dataset's samples: its recorded shape, else a square greyscale image
+    when the feature count is a square (digits 8x8, Fashion-MNIST 28x28), else None."""
+    shape = ds.features.get("shape") if isinstance(ds.features, dict) else None
+    if isinstance(shape, (list, tuple)) and len(shape) in (2, 3):
+        shape = tuple(int(s) for s in shape)
+        return shape if len(shape) == 3 else (1, *shape)
+    side = math.isqrt(ds.n_features)
+    return (1, side, side) if side * side == ds.n_features and side > 1 else None
+
+
+def network_spec(cfg: ConstructionConfig, ds: Dataset) -> NetworkSpec:
+    """The network ``cfg`` asks for, sized for ``ds`` (inputs, classes, image shape)."""
+    return NetworkSpec(in_features=ds.n_features, classes=ds.classes, depth=cfg.depth,
+                       width=cfg.resnet_width if cfg.arch == "resnet" else cfg.width,
+                       activation=cfg.activation, heads=cfg.heads, family=cfg.arch,
+                       input_shape=None if cfg.arch == "mlp" else image_shape(ds),
+                       channels=tuple(cfg.channels), batchnorm=cfg.batchnorm,
+                       maxpool=cfg.maxpool, blocks=cfg.blocks)
 
 
 def check_run_memory(cfg: ConstructionConfig, ds: Dataset) -> None:
     """Refuse a run whose network, training batch or evaluation grid cannot fit in memory."""
     heads, k, w = cfg.heads, ds.classes, cfg.width
+    if cfg.arch != "mlp":
+        return _check_conv_memory(cfg, ds)
     params = ds.n_features * w + w + (cfg.depth - 1) * (w * w + w) + w * heads * k + heads * k
     check_memory(16 * params, f"a {cfg.depth}x{w} network on {ds.n_features} features "
                  f"({params} parameters, with gradients and Adam's moments)", ConfigError,
@@ -181,6 +219,27 @@ def check_run_memory(cfg: ConstructionConfig, ds: Dataset) -> None:
     check_memory(grid_bytes(points, cfg.z, heads, k), f"a {cfg.grid}^{cfg.z} grid "
                  f"({points} points, {heads} head(s) x {k} classes)", ConfigError,
                  "Use a smaller --grid")
+
+
+def _check_conv_memory(cfg: ConstructionConfig, ds: Dataset) -> None:
+    """The conv families: parameters counted on a meta build (nothing allocated), activations
+    bounded by the widest layer at full resolution for every layer of the network."""
+    from losspattern_core.networks import build
+
+    spec = network_spec(cfg, ds)
+    spec.validate(cfg.z)
+    layers = spec.layers()
+    params = sum(p.numel() for p in build(layers, device="meta").parameters())
+    check_memory(16 * params, f"a {cfg.arch} network of {params} parameters (with gradients "
+                 "and Adam's moments)", ConfigError, "Use fewer or narrower channels")
+    c, h, w = spec.input_shape
+    widest = max([c, *spec.channels, spec.width])
+    per_sample = 4 * 3 * h * w * widest * len(layers)
+    check_memory(cfg.batch * per_sample, f"a training batch of {cfg.batch} images through the "
+                 f"{cfg.arch} network", ConfigError, "Use a smaller --batch")
+    points = cfg.grid**cfg.z
+    check_memory(grid_bytes(points, cfg.z, cfg.heads, ds.classes), f"a {cfg.grid}^{cfg.z} grid",
+                 ConfigError, "Use a smaller --grid")
 
 
 def validate(cfg: ConstructionConfig, dataset: Dataset | None = None,
@@ -201,7 +260,6 @@ def validate(cfg: ConstructionConfig, dataset: Dataset | None = None,
         rng = default_loss_range(fl)
     else:
         rng = check_loss_range(float(cfg.loss_range[0]), float(cfg.loss_range[1]), fl, cfg.loss)
-    net = NetworkSpec(in_features=ds.n_features, classes=ds.classes, depth=cfg.depth,
-                      width=cfg.width, activation=cfg.activation, heads=cfg.heads)
+    net = network_spec(cfg, ds)
     net.validate(cfg.z)
     return Resolved(cfg, ds, pat, rng, fl, net)

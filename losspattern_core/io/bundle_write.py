@@ -20,7 +20,7 @@ from losspattern_core.errors import LossPatternError
 from losspattern_core.io.atomic import commit_folder, remove_quietly, temporary_folder
 
 FORMAT = "losspattern.construction"
-VERSION = 1  # written; construction_schema.READ_VERSIONS are read
+VERSION = 2  # written; construction_schema.READ_VERSIONS are read (1 and 2)
 FILES = ("construction.json", "weights.safetensors", "split.npz", "target.npy",
          "surface_train.npy", "surface_test.npy", "metrics.json", "README.txt")
 
@@ -40,9 +40,12 @@ def construction_json(con) -> dict:
     ds = r.dataset
     return {
         "format": f"{FORMAT}/{VERSION}",
+        "method": f"theorem{cfg.theorem}",
         "theorem": cfg.theorem,
         "z": cfg.z,
-        "network": {"layers": con.layers},
+        "network": {"input_shape": r.network.input_spec(), "layers": con.layers},
+        "architecture": r.network.family,
+        "evaluated_in": "eval mode (BatchNorm uses its stored running statistics)",
         "heads": con.heads,
         "classes": ds.classes,
         "loss": cfg.loss,
@@ -77,40 +80,90 @@ def _dataset_lines(meta: dict) -> list[str]:
     return [f"X, Y = ...  # load dataset {name!r} in its canonical order, features {feats}"]
 
 
-def readme_text(meta: dict) -> str:
-    script = [
+_LAYER_LINES = {  # plain torch for each layer type the bundle may hold (bundle-format.md)
+    "linear": "    if t == 'linear': return nn.Linear(l['in'], l['out'])",
+    "conv2d": "    if t == 'conv2d': return nn.Conv2d(l['in'], l['out'], l['kernel'], l['stride'], "
+              "l['padding'], groups=l.get('groups', 1))",
+    "batchnorm2d": "    if t == 'batchnorm2d': return nn.BatchNorm2d(l['features'], eps=l['eps'])",
+    "batchnorm1d": "    if t == 'batchnorm1d': return nn.BatchNorm1d(l['features'], eps=l['eps'])",
+    "layernorm": "    if t == 'layernorm': return nn.LayerNorm(l['shape'], eps=l['eps'])",
+    "maxpool2d": "    if t == 'maxpool2d': return nn.MaxPool2d(l['kernel'], l['stride'])",
+    "avgpool2d": "    if t == 'avgpool2d': return nn.AvgPool2d(l['kernel'], l['stride'])",
+    "adaptive_avgpool2d": "    if t == 'adaptive_avgpool2d': return nn.AdaptiveAvgPool2d(l['out'])",
+    "flatten": "    if t == 'flatten': return nn.Flatten()",
+    "residual": "    if t == 'residual': return Res(seq(l['body']), seq(l['shortcut']))",
+}
+
+
+def _layer_types(layers: list[dict]) -> set[str]:
+    out = set()
+    for layer in layers:
+        out.add(layer["type"])
+        if layer["type"] == "residual":
+            out |= _layer_types(layer["body"]) | _layer_types(layer["shortcut"])
+    return out
+
+
+def readme_script(meta: dict) -> list[str]:
+    """<= 40 lines of plain torch that rebuild the network (any family) and recompute the loss
+    at any alpha; only the layer types this network uses are spelled out."""
+    types = _layer_types(meta["network"]["layers"])
+    res = ["class Res(nn.Module):  # y = body(x) + shortcut(x); an empty shortcut: identity",
+           "    def __init__(s, body, shortcut): super().__init__(); s.body, s.shortcut = body, "
+           "shortcut",
+           "    def forward(s, x): return s.body(x) + s.shortcut(x)"] if "residual" in types else []
+    return [
         "import json, numpy as np, torch",
+        "from torch import nn",
         "from safetensors.torch import load_file",
         "c = json.load(open('construction.json'))",
-        "class Sin(torch.nn.Module):",
+        "class Sin(nn.Module):",
         "    def __init__(s, w0): super().__init__(); s.w0 = w0",
         "    def forward(s, x): return torch.sin(s.w0 * x)",
-        "act = lambda l: Sin(l['w0']) if l['name'] == 'sin' else {'relu': torch.nn.ReLU, 'tanh': torch.nn.Tanh, 'gelu': torch.nn.GELU}[l['name']]()",  # noqa: E501 (a line of the generated script)
-        "net = torch.nn.Sequential(*[torch.nn.Linear(l['in'], l['out']) if l['type'] == 'linear' else act(l) for l in c['network']['layers']])",  # noqa: E501 (a line of the generated script)
-        "net.load_state_dict(load_file('weights.safetensors'))",
+        *res,
+        "A = {'relu': nn.ReLU, 'tanh': nn.Tanh, 'gelu': nn.GELU, 'sigmoid': nn.Sigmoid, "
+        "'silu': nn.SiLU}",
+        "def layer(l):",
+        "    t = l['type']",
+        *(_LAYER_LINES[k] for k in _LAYER_LINES if k in types),
+        "    return Sin(l['w0']) if l['name'] == 'sin' else A[l['name']]()",
+        "seq = lambda ls: nn.Sequential(*map(layer, ls))",
+        "net = seq(c['network']['layers']); net.load_state_dict(load_file('weights.safetensors'))",
+        "net.eval()  # BatchNorm uses its stored running statistics",
         *_dataset_lines(meta),
         "idx = np.load('split.npz')['train_idx']",
-        "X, y = torch.tensor(X[idx], dtype=torch.float32), torch.tensor(Y[idx], dtype=torch.long)",
+        "shape = c['network'].get('input_shape') or [-1]",
+        "X = torch.tensor(X[idx], dtype=torch.float32).reshape(len(idx), *shape)",
+        "y = torch.tensor(Y[idx], dtype=torch.long)",
         "def loss_at(alpha):  # one coefficient per direction",
         "    p = {k: v.clone() for k, v in net.state_dict().items()}",
-        "    for a, d in zip(alpha, c['directions']): p[d['param']].view(-1)[d['index']] += a * d['scale']",  # noqa: E501 (a line of the generated script)
-        "    out = torch.func.functional_call(net, p, (X,)).view(len(y), c['heads'], c['classes'])",
-        "    if c['loss'] == 'mse': return [((out[:, h] - torch.nn.functional.one_hot(y, c['classes'])) ** 2).sum(1).mean().item() for h in range(c['heads'])]",  # noqa: E501 (a line of the generated script)
-        "    return [torch.nn.functional.cross_entropy(out[:, h], y).item() for h in range(c['heads'])]",  # noqa: E501 (a line of the generated script)
+        "    for a, d in zip(alpha, c['directions']): p[d['param']].view(-1)[d['index']] += "
+        "a * d['scale']",
+        "    with torch.no_grad(): out = torch.func.functional_call(net, p, (X,))",
+        "    out = out.view(len(y), c['heads'], c['classes'])",
+        "    if c['loss'] == 'mse': return [((out[:, h] - nn.functional.one_hot(y, c['classes'])) "
+        "** 2).sum(1).mean().item() for h in range(c['heads'])]",
+        "    return [nn.functional.cross_entropy(out[:, h], y).item() for h in range(c['heads'])]",
         "G, S = c['grid'], np.load('surface_train.npy')",
         "ij = [G // 3] * len(c['directions'])  # any grid point; or call loss_at with any alpha",
         "alpha = [lo + (hi - lo) * i / (G - 1) for (lo, hi), i in zip(c['alpha_range'], ij)]",
         "print('recomputed', loss_at(alpha), 'stored', S[(Ellipsis, *ij)].ravel().tolist())",
     ]
+
+
+def readme_text(meta: dict) -> str:
+    family = meta.get("architecture", "mlp")
     return (
-        f"LossPattern construction bundle (Theorem {meta['theorem']}, z = {meta['z']}).\n\n"
+        f"LossPattern construction bundle (Theorem {meta['theorem']}, z = {meta['z']}, "
+        f"{family} network).\n\n"
         f"theta_0 is weights.safetensors, the state_dict of the torch.nn.Sequential listed in\n"
-        f"construction.json; direction i adds alpha_i * scale to one scalar of the parameter it\n"
+        f"construction.json (evaluated in eval mode: BatchNorm uses its stored running\n"
+        f"statistics); direction i adds alpha_i * scale to one scalar of the parameter it\n"
         f"names. target.npy is the pattern T in loss units on the {meta['grid']}^z grid;\n"
         f"surface_train.npy / surface_test.npy are the network's measured mean loss over every\n"
         f"sample of the split (split.npz), on the same grid. metrics.json compares them.\n\n"
         f"Verify with plain PyTorch (run in this folder; prints the recomputed and stored loss):\n\n"  # noqa: E501 (a line of the generated script)
-        + "\n".join(script) + "\n\nOr: losspattern verify <this folder>\n")
+        + "\n".join(readme_script(meta)) + "\n\nOr: losspattern verify <this folder>\n")
 
 
 def sha256_file(path: Path) -> str:

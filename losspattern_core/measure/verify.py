@@ -20,12 +20,21 @@ NAIVE_AGREEMENT = 1e-3  # naive per-point loop vs exact evaluator, in loss units
 
 
 def bundle_split(bundle: Bundle, dataset: Dataset, split: str):
-    """The bundle's samples of ``split`` from ``dataset``, indices checked against it."""
+    """The bundle's samples of ``split`` from ``dataset`` as the network takes them (images
+    (N, C, H, W) when network.input_shape says so), indices checked against it."""
     idx = bundle.train_idx if split == "train" else bundle.test_idx
     if len(idx) and (idx.min() < 0 or idx.max() >= len(dataset.y)):
         raise BundleError(f"{bundle.path / 'split.npz'}: {split} indices reach {idx.max()}, "
                           f"outside dataset {dataset.name} ({len(dataset.y)} samples)")
-    return dataset.X[idx], dataset.y[idx]
+    X = dataset.X[idx]
+    shape = bundle.meta["network"].get("input_shape")
+    if shape and len(shape) == 3:
+        if int(np.prod(shape)) != X.shape[1]:
+            raise BundleError(f"{bundle.path / 'construction.json'}: network.input_shape "
+                              f"{shape} does not fit dataset {dataset.name}'s {X.shape[1]} "
+                              "features")
+        X = X.reshape(len(idx), *shape)
+    return X, dataset.y[idx]
 
 
 def check_dataset(bundle: Bundle, ds: Dataset) -> None:

@@ -31,7 +31,7 @@ def test_readme_script_reproduces_the_surface(tiny_t1, tmp_path):
     out = save_bundle(tmp_path / "b", con, m, metrics)
     text = (out / "README.txt").read_text()
     script = text.split("loss):\n\n")[1].split("\n\nOr:")[0]
-    assert len(script.splitlines()) <= 30
+    assert len(script.splitlines()) <= 40   # bundle-format.md: at most 40 lines of plain torch
     res = subprocess.run([sys.executable, "-c", script], cwd=out, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr

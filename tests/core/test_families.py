@@ -146,3 +146,34 @@ def test_a_conv_construction_is_measured_end_to_end_like_an_mlp(family, theorem,
     ref = lp.naive_surface(con.model, con.directions, as_input(X, spec), y,
                            lp.range_points(5, 2), classes=10)[:, 0]
     assert np.allclose(m.surfaces["test"].ravel(), ref, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("family", ["mlp", "cnn", "resnet"])
+def test_every_family_writes_a_format2_bundle_that_plain_torch_and_verify_reproduce(
+        family, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    from losspattern_core.measure.verify import verify
+
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", steps=20, batch=32, grid=5,
+                                width=16, arch=family, channels=(8, 16), resnet_width=8,
+                                batchnorm=family == "cnn", snapshot_every=0)
+    r = lp.validate(cfg)
+    con = lp.drive(lp.construct(r))
+    m = lp.measure_surfaces(con)
+    out = lp.save_bundle(tmp_path / family, con, m, lp.construction_metrics(con, m))
+    meta = __import__("json").loads((out / "construction.json").read_text())
+    assert meta["format"] == "losspattern.construction/2" and meta["method"] == "theorem1"
+    assert meta["network"]["input_shape"] == ([64] if family == "mlp" else [1, 8, 8])
+    script = (out / "README.txt").read_text().split("loss):\n\n")[1].split("\n\nOr:")[0]
+    assert len(script.splitlines()) <= 40
+    res = subprocess.run([sys.executable, "-c", script], cwd=out, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    recomputed, stored = (float(re.findall(r"[-\d.]+(?:e-?\d+)?", part)[0])
+                          for part in res.stdout.split("stored"))
+    assert abs(recomputed - stored) < 1e-5
+    report = verify(lp.load_bundle(out))
+    assert report["ok"], report
