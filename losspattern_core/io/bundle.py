@@ -183,8 +183,9 @@ def _split(files: BundleFiles, meta: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _metrics(files: BundleFiles) -> dict:
     label = str(files.path / "metrics.json")
-    if not (files.path / "metrics.json").exists() and not files.checksums:
-        return {}
+    listed = "metrics.json" in (files.checksums or {})
+    if not listed and not (files.path / "metrics.json").exists():
+        return {}   # optional: a bundle may have no figures
     try:
         return validate_metrics(parse_json(files.read("metrics.json", MAX_JSON_BYTES), label,
                                            BundleError), label)
