@@ -59,8 +59,9 @@ def _recompute(folder: Path, meta: dict, stored: np.ndarray, compare: bool,
     import torch
     from safetensors.torch import load_file
 
-    if meta["dataset"]["name"] != "digits":
-        return None  # only digits has an independent loader here
+    if meta["dataset"]["name"] != "digits" or any(
+            spec["type"] not in ("linear", "activation") for spec in meta["network"]["layers"]):
+        return None  # only digits has an independent loader here, and only MLPs a builder
     X, Y = _digits()
     net = _mlp(meta["network"]["layers"])
     net.load_state_dict(load_file(str(folder / "weights.safetensors")))
@@ -98,7 +99,7 @@ def check_bundle(folder: Path, mode: str = "compare") -> str | None:
     finite (``mode`` "run") and equal to the stored surface ("compare": what verify claims)."""
     try:
         meta = _strict_json(folder / "construction.json")
-        if not meta["format"].endswith("/1"):
+        if meta["format"] not in ("losspattern.construction/1", "losspattern.construction/2"):
             return f"accepted format {meta['format']!r} that this oracle cannot check"
         pictures = mode == "pictures"  # what read_bundle_arrays reads: JSON and the arrays
         for name, digest in (meta.get("checksums") or {}).items():

@@ -100,6 +100,7 @@ def image_case(draw) -> Case:
                 f"{{dir}}/{name}", *rgb), {name: bad}, expect, "bundle")
 
 
+@np.errstate(over="ignore")
 def _arrays() -> dict[str, np.ndarray]:
     g = np.add.outer(np.linspace(0, 1, 6), np.linspace(0, 2, 5))
     return {
@@ -166,6 +167,7 @@ def array_case(draw) -> Case:
                  if label == "link loop" else SPECIALS[label]})
 
 
+@np.errstate(over="ignore")
 def _xy(kind: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(40, 64)), np.arange(40) % 10

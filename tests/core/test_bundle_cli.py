@@ -18,7 +18,7 @@ def test_round_trip_remeasures_identically(tiny_t1, tmp_path):
     con, m, metrics, _ = tiny_t1
     out = save_bundle(tmp_path / "b", con, m, metrics)
     b = load_bundle(out)
-    assert b.meta["format"] == "losspattern.construction/1"
+    assert b.meta["format"] == "losspattern.construction/2"
     assert b.meta["dataset"]["label_counts_train"] == con.resolved.dataset.label_counts().tolist()
     fresh = remeasure(b)
     for split in ("train", "test"):
