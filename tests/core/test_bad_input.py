@@ -9,9 +9,8 @@ import pytest
 from losspattern_core.cli import main
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.data.datasets import load_dataset
-from losspattern_core.errors import (ConfigError, ConstructionError, DatasetError,
-                                     PatternError)
 from losspattern_core.data.patterns import load_pattern
+from losspattern_core.errors import ConfigError, ConstructionError, DatasetError, PatternError
 
 
 def test_missing_zero_byte_corrupt_and_non_image_files(tmp_path):
@@ -35,8 +34,10 @@ def test_huge_image_refused_before_decoding(tmp_path):
     # A valid PNG header claiming 30000x30000 pixels with almost no data behind it.
     import zlib
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
     png += chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
     (tmp_path / "huge.png").write_bytes(png)
     with pytest.raises(PatternError, match="30000x30000"):
@@ -82,7 +83,8 @@ def test_idx_folder_and_corrupt_idx(tmp_path):
     write("t10k-labels-idx1-ubyte.gz", np.arange(20) % 10)
     ds = load_dataset(f"mnist:path={tmp_path}")
     assert ds.X.shape == (60, 784) and len(ds.train_idx) == 40 and ds.X.max() <= 1.0
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x14abc"))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x14abc"))
     with pytest.raises(DatasetError, match="truncated or corrupt"):
         load_dataset(f"fashion-mnist:path={tmp_path}")
 

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from losspattern_core.io.bundle import load_bundle, save_bundle
 from losspattern_core.cli import main
 from losspattern_core.errors import BundleError, LossPatternError
+from losspattern_core.io.bundle import load_bundle, save_bundle
 from losspattern_core.measure.verify import remeasure
 
 

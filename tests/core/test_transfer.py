@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from losspattern_core.io.bundle import save_bundle
 from losspattern_core.cli import main
 from losspattern_core.config import ConstructionConfig, validate
 from losspattern_core.constructions import construct, drive
 from losspattern_core.errors import BundleError
+from losspattern_core.io.bundle import save_bundle
 from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 from losspattern_core.measure.transfer import transfer
 
