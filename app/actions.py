@@ -7,9 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QStyle
+from PySide6.QtWidgets import QStyle
 
-from . import messages
+from . import file_dialogs, messages
+from .about import show_about
 from .export_dialog import PngExportDialog
 from .exporting import (
     ExportError,
@@ -57,9 +58,8 @@ def export_png_interactive(window) -> None:
     if not dlg.exec():
         return
     view, size = dlg.choice()
-    path, _ = QFileDialog.getSaveFileName(
-        window, "Save PNG", str(Path.home() / (_default_name(window, view.split()[0]) + ".png")),
-        "PNG image (*.png)")
+    path = file_dialogs.save_file(window, "Save PNG", _default_name(window, view.split()[0])
+                                  + ".png", "PNG image (*.png)")
     if not path:
         return
     if not path.lower().endswith(".png"):
@@ -69,15 +69,18 @@ def export_png_interactive(window) -> None:
     except ExportError as exc:
         messages.error(window, "Export failed", str(exc))
         return
+    except (OSError, RuntimeError, ValueError) as exc:   # e.g. the renderer: still a message
+        messages.error(window, "Export failed", f"could not write {path}: {exc}")
+        return
     window.statusBar().showMessage(f"saved {out}", 5000)
 
 
 def export_surfaces_interactive(window) -> None:
     if not _need_result(window):
         return
-    folder = QFileDialog.getExistingDirectory(
+    folder = file_dialogs.folder(
         window, f"Folder for run {window.result.run_id}'s target.npy, surface_*.npy and "
-        f"surfaces.csv", str(Path.home()))
+        f"surfaces.csv")
     if not folder:
         return
     try:
@@ -85,6 +88,7 @@ def export_surfaces_interactive(window) -> None:
     except ExportError as exc:
         messages.error(window, "Export failed", str(exc))
         return
+    window.state.runs.mark_saved(window.result.run_id)
     window.statusBar().showMessage(f"saved run {window.result.run_id}'s surfaces ({len(files)} "
                                    f"files) to {folder}", 5000)
 
@@ -92,24 +96,33 @@ def export_surfaces_interactive(window) -> None:
 def export_bundle_interactive(window) -> None:
     if not _need_result(window):
         return
-    path, _ = QFileDialog.getSaveFileName(
-        window, "Save the construction bundle (a folder)",
-        str(Path.home() / _default_name(window, "bundle", window.result.config)),
-        "Bundle folder (*)")
-    if not path:
+    chosen = file_dialogs.folder(
+        window, "Folder for the construction bundle: an empty folder takes it, an existing "
+        "bundle is replaced (after asking), any other folder gets a new bundle folder inside")
+    if not chosen:
         return
-    overwrite = False
-    if Path(path).exists():
-        if not messages.confirm(window, "Replace?", f"{path} exists. Replace it?"):
-            return
-        overwrite = True
+    path, overwrite = bundle_destination(Path(chosen), _default_name(window, "bundle",
+                                                                     window.result.config))
+    if overwrite and any(path.iterdir()) and not messages.confirm(
+            window, "Replace?", f"{path} holds a bundle. Replace it?"):
+        return
     try:
         out = export_bundle(path, window.result, overwrite=overwrite)
     except ExportError as exc:
         messages.error(window, "Export failed", str(exc))
         return
+    window.state.runs.mark_saved(window.result.run_id)
     window.statusBar().showMessage(f"bundle saved to {out} (check it: losspattern verify "
                                    f"{out})", 8000)
+
+
+def bundle_destination(chosen: Path, name: str) -> tuple[Path, bool]:
+    """Where a bundle goes for a chosen folder, and whether that folder is replaced: an empty
+    folder or an existing bundle (it has construction.json) is the bundle; any other folder gets a
+    new one inside it, named ``name``."""
+    if chosen.is_dir() and (not any(chosen.iterdir()) or (chosen / "construction.json").exists()):
+        return chosen, True
+    return chosen / name, False
 
 
 def install_actions(window) -> dict[str, QAction]:
@@ -121,6 +134,7 @@ def install_actions(window) -> dict[str, QAction]:
             a.setShortcut(QKeySequence(shortcut))
         if icon is not None:
             a.setIcon(style.standardIcon(icon))
+        a.setShortcutContext(Qt.ApplicationShortcut)   # also from docked or floating panels
         a.setToolTip(tip or text)
         a.setStatusTip(tip or text)
         if slot:
@@ -144,6 +158,7 @@ def install_actions(window) -> dict[str, QAction]:
             QStyle.SP_DialogSaveButton, "Save the construction bundle (weights, split, surfaces) "
             "that anyone can verify with plain PyTorch (Ctrl+E)"),
         act("quit", "&Quit", "Ctrl+Q", window.close),
+        act("help", "&About LossPattern…", "F1", lambda: show_about(window)),
     ])
     state = window.state
 
@@ -171,6 +186,8 @@ def _menus_and_toolbar(window, acts: dict[str, QAction]) -> None:
     export_menu = bar.addMenu("&Export")
     for key in ("bundle", "surfaces", "png"):
         export_menu.addAction(acts[key])
+    window.view_menu = bar.addMenu("&View")   # the main window adds its panels' toggles
+    bar.addMenu("&Help").addAction(acts["help"])
     tb = window.addToolBar("Main")
     tb.setObjectName("main-toolbar")
     tb.setMovable(False)

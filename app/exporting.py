@@ -24,20 +24,51 @@ class ExportError(Exception):
 
 
 def _writable_dir(folder: Path) -> None:
+    """A folder that can take a file; the message says what is wrong (no file is opened)."""
+    for part in (folder, *folder.parents):   # the nearest part that exists says why not
+        if part.exists():
+            break
+    else:
+        part = folder
+    if part != folder:
+        what = "a file, not a folder" if part.is_file() else "missing"
+        raise ExportError(f"the folder {folder} does not exist ({part} is {what})")
     if not folder.is_dir():
-        raise ExportError(f"the folder {folder} does not exist")
+        raise ExportError(f"{folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
         raise ExportError(f"cannot write to {folder}: permission denied")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def user_permissions(path: Path) -> None:
+    """Give ``path`` (and, for a folder, everything in it) the permissions an ordinary file
+    or folder of the user gets (0666/0777 less the umask), not a temporary file's 0600."""
+    mask = _umask()
+    path = Path(path)
+    items = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for p in items:
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
 def _atomic_file(path: Path, write) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
     path = Path(path)
     _writable_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder; choose a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as exc:
+        raise ExportError(f"cannot write to {path.parent}: {exc.strerror or exc}") from exc
     os.close(fd)
     try:
         write(tmp)
+        user_permissions(Path(tmp))
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -114,6 +145,7 @@ def export_surfaces(folder: str | os.PathLike, result) -> list[Path]:
                                        con.alpha_range)
         np.savetxt(tmp / names[3], table, delimiter=",", header=",".join(header), comments="",
                    fmt="%.8g")
+        user_permissions(tmp)
         for n in names:
             os.replace(tmp / n, folder / n)
     except OSError as exc:
@@ -124,9 +156,15 @@ def export_surfaces(folder: str | os.PathLike, result) -> list[Path]:
 
 
 def export_bundle(out: str | os.PathLike, result, overwrite: bool = False) -> Path:
-    """The core's atomic bundle writer; its LossPatternError becomes an ExportError."""
+    """The core's atomic bundle writer; its LossPatternError becomes an ExportError; the
+    bundle gets the user's ordinary permissions."""
     try:
-        return lp.save_bundle(out, result.construction, result.measurement, result.metrics,
+        path = lp.save_bundle(out, result.construction, result.measurement, result.metrics,
                               overwrite=overwrite)
     except lp.LossPatternError as exc:
         raise ExportError(str(exc)) from exc
+    try:
+        user_permissions(Path(path))   # the core writes through a 0700 temporary folder
+    except OSError as exc:
+        raise ExportError(f"saved {path}, but could not set its permissions: {exc}") from exc
+    return path

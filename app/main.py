@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.quit_when_done:  # unattended: report on stderr instead of waiting on a dialog
         messages.error = lambda parent, title, text: print(f"{title}: {text}", file=sys.stderr)
+        messages.confirm = lambda parent, title, text: True   # it was asked to quit
 
     settings = QSettings()
     if args.no_settings:

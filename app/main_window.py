@@ -1,4 +1,5 @@
-"""The main window: panels on the left, views in tabs, run and metrics below; layout and wiring.
+"""The main window: the views in the middle, the panels in dock widgets around them; layout
+and wiring only.
 
 Everything the window shows lives in ``self.state`` (``app/state.py``): panels write it, views
 observe it, ``self.session`` turns Start / Cancel / Re-measure into runs on the controller.
@@ -8,24 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (
-    QGroupBox,
-    QLabel,
-    QMainWindow,
-    QScrollArea,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from . import messages
 from .actions import install_actions
 from .captions import header
 from .controller import RunController
+from .docks import arrange, fit_to_screen, make_dock
+from .input_guards import ShortcutKeeper, WheelGuard
 from .loaders import ThreadedDatasetLoader
 from .panels.dataset import DatasetPanel
+from .panels.history import HistoryPanel
 from .panels.metrics import MetricsPanel
 from .panels.network import NetworkPanel
 from .panels.pattern import PatternPanel
@@ -35,14 +31,6 @@ from .session import RunSession
 from .settings import load_settings, save_settings
 from .state import AppState
 from .views.tabs import ViewTabs
-
-
-def _group(title: str, widget: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(4, 8, 4, 4)
-    lay.addWidget(widget)
-    return box
 
 
 class MainWindow(QMainWindow):
@@ -60,32 +48,20 @@ class MainWindow(QMainWindow):
         self.pattern_panel, self.dataset_panel = PatternPanel(st), DatasetPanel(st)
         self.network_panel, self.run_panel = NetworkPanel(st), RunPanel(st)
         self.metrics_panel, self.tabs = MetricsPanel(st), ViewTabs(st)
+        self.history_panel = HistoryPanel(st)
         self.heatmaps, self.curves = self.tabs.heatmaps, self.tabs.curves
         self.surface3d, self.volume3d = self.tabs.surface3d, self.tabs.volume3d
         self._ready_callbacks = []
-        self._build_layout()
         self.actions = install_actions(self)
+        self._build_layout()
         self._wire()
         self.setAcceptDrops(True)
         st.choose(dataset="digits")
-        if restore:
-            load_settings(self, self.settings)
+        fit_to_screen(self, restore and load_settings(self, self.settings))
         self._sync()
 
     # --- layout ------------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(2, 2, 2, 2)
-        for title, panel in (("Pattern", self.pattern_panel), ("Dataset", self.dataset_panel),
-                             ("Network and run", self.network_panel)):
-            ll.addWidget(_group(title, panel))
-        ll.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(370)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.header = QLabel()
         self.header.setStyleSheet("font-weight: bold; padding: 2px;")
         self.header.setWordWrap(True)
@@ -94,24 +70,21 @@ class MainWindow(QMainWindow):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.header)
         tl.addWidget(self.tabs, 1)
-        center = QSplitter(Qt.Vertical)
-        center.addWidget(top)
-        center.addWidget(_group("Run", self.run_panel))
-        center.setStretchFactor(0, 3)
-        center.setStretchFactor(1, 1)
-        center.setSizes([600, 260])
-        measured = _group("Measured", self.metrics_panel)
-        measured.setMinimumWidth(260)
-        self.splitter = QSplitter(Qt.Horizontal)
-        for widget in (scroll, center, measured):
-            self.splitter.addWidget(widget)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([370, 600, 290])
-        self.setCentralWidget(self.splitter)
+        self.setCentralWidget(top)
+        self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks
+                            | QMainWindow.AllowNestedDocks)
+        panels = {"Pattern": self.pattern_panel, "Dataset": self.dataset_panel,
+                  "Network and run": self.network_panel, "Run": self.run_panel,
+                  "Measured": self.metrics_panel, "Runs": self.history_panel}
+        self.docks = {title: make_dock(self, title, panel, scroll=title not in ("Measured", "Runs"))
+                      for title, panel in panels.items()}
+        arrange(self, self.docks)
+        self.wheel_guard = WheelGuard(self)
+        for panel in panels.values():
+            self.wheel_guard.guard(panel)
         self.device_label, self.rate_label = QLabel(), QLabel()
         for label in (self.rate_label, self.device_label):
             self.statusBar().addPermanentWidget(label)
-        self.resize(1260, 920)
 
     def _wire(self) -> None:
         st, rp = self.state, self.run_panel
@@ -122,6 +95,9 @@ class MainWindow(QMainWindow):
             event.connect(self._sync)
         self.controller.finished.connect(
             lambda _: self.statusBar().showMessage("construction finished", 5000))
+        self.shortcut_keeper = ShortcutKeeper([a.shortcut() for a in self.actions.values()],
+                                              self)
+        QApplication.instance().installEventFilter(self.shortcut_keeper)
 
     def _sync(self) -> None:
         """Header, status bar, and the callbacks waiting for a dataset."""
@@ -178,7 +154,20 @@ class MainWindow(QMainWindow):
             path = urls[0].toLocalFile()
             QTimer.singleShot(0, lambda: self.open_image(path))
 
+    def _may_close(self) -> bool:
+        """Ask before losing work: a run under way, or finished runs that were not exported."""
+        runs = self.state.runs
+        lost = (["a run is under way (closing stops it)"] if self.state.running else []) + (
+            [f"run(s) {', '.join(map(str, runs.unsaved()))} not exported"]
+            if runs.unsaved() else [])
+        return not lost or messages.confirm(
+            self, "Close LossPattern?", "Closing loses: " + "; ".join(lost) + ". Close anyway?")
+
     def closeEvent(self, event) -> None:
+        if not self._may_close():
+            event.ignore()
+            return
+        QApplication.instance().removeEventFilter(self.shortcut_keeper)
         self.controller.shutdown()
         self.loader.wait(30)
         save_settings(self, self.settings)

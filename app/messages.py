@@ -1,4 +1,6 @@
-"""Every user-facing message box goes through here (tests replace these functions)."""
+"""Every user-facing message box goes through here (tests replace these functions).
+
+``confirm`` asks a yes/no question (before discarding work, replacing a file)."""
 
 from __future__ import annotations
 
@@ -13,3 +15,8 @@ def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     answer = QMessageBox.question(parent, title, text,
                                   QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
     return answer == QMessageBox.Yes
+
+
+def info(parent: QWidget | None, title: str, text: str) -> None:
+    """An information box (``text`` may be rich text)."""
+    QMessageBox.about(parent, title, text)

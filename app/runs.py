@@ -18,27 +18,61 @@ from .records import Layer, Progress, Remeasure, Run
 
 
 class Runs:
-    """``live``: the run under way (or None); ``result``: the last finished run (or None);
+    """``live``: the run under way (or None); ``result``: the finished run the views show (or
+    None); ``history``: every finished run while the app is open, oldest first (a new run
+    never discards one; ``show`` brings one back); ``saved``: the ids of runs exported;
     ``progress``: the activity the run panel reports."""
 
     def __init__(self, notify) -> None:
         self._notify = notify
         self.live: Run | None = None
         self.result: Run | None = None
+        self.history: list[Run] = []
+        self.saved: set[int] = set()
         self.progress = Progress()
+
+    def unsaved(self) -> list[int]:
+        """Finished runs that no export has written (lost when the app closes)."""
+        return [r.run_id for r in self.history if r.run_id not in self.saved]
+
+    def mark_saved(self, run_id: int) -> None:
+        self.saved.add(run_id)
+        self._notify("result")
+
+    def show(self, run_id: int) -> bool:
+        """Show the finished run ``run_id`` again (not while a run is under way)."""
+        found = [r for r in self.history if r.run_id == run_id]
+        if not found or self.running or self.live is not None:
+            return False
+        self.result = found[0]
+        self.progress = Progress(outcome="finished")
+        self._notify("result", "shown", "run")
+        return True
+
+    def _keep(self, run: Run) -> None:
+        """``run`` is the result; the history holds its newest version."""
+        self.result = run
+        self.history = [run if r.run_id == run.run_id else r for r in self.history]
+        if all(r.run_id != run.run_id for r in self.history):
+            self.history.append(run)
 
     @property
     def running(self) -> bool:
         return self.progress.activity != "idle"
 
     def begin_run(self, run_id: int, resolved: lp.Resolved) -> None:
-        """A construction started: the views show it from now on; the last result is gone."""
+        """A construction started: the views show it from now on (the finished runs stay in
+        ``history``)."""
+        self._before = self.result   # shown again if this run is cancelled or fails
         self.live, self.result = Run.begin(run_id, resolved), None
         self.progress = Progress("construction", phase="starting", latest="phase")
         self._notify("result", "shown", "run")
 
     def run_frame(self, frame: lp.Frame) -> None:
-        self.progress = dataclasses.replace(self.progress, frame=frame, latest="frame")
+        """A training frame: the frame describes the phase from now on (an earlier phase text
+        such as "validating settings" must not linger)."""
+        self.progress = dataclasses.replace(self.progress, frame=frame, latest="frame",
+                                            phase="")
         self._notify("run")
 
     def run_losses(self, steps: np.ndarray, values: np.ndarray) -> None:
@@ -79,14 +113,15 @@ class Runs:
         """The worker's RunResult: the live run becomes the finished result."""
         if self.live is None:
             return
-        self.result, self.live = self.live.finish(result), None
+        run, self.live = self.live.finish(result), None
+        self._keep(run)
         self.progress = Progress(outcome="finished")
         self._notify("result", "shown", "run")
 
     def begin_remeasure(self, grid: int) -> None:
         """Measure the finished run again at ``grid``: its own target there, no surface yet."""
         r = self.result
-        self.result = r.replace(remeasure=Remeasure(grid, r.resolved.target(grid)))
+        self._keep(r.replace(remeasure=Remeasure(grid, r.resolved.target(grid))))
         self.progress = Progress("remeasure", phase=f"re-measuring at grid {grid}",
                                  latest="phase")
         self._notify("result", "shown", "run")
@@ -99,19 +134,21 @@ class Runs:
         surfaces = {s: Layer(a, r.grid, r.grid) for s, a in done.surfaces.items()}
         r = dataclasses.replace(r, surfaces=surfaces, fidelity=done.fidelity,
                                 seconds=done.seconds)
-        self.result = self.result.replace(remeasure=r)
+        self._keep(self.result.replace(remeasure=r))
         self.progress = Progress(outcome="remeasured")
         self._notify("result", "shown", "run")
 
     def stopped(self, outcome: str, message: str = "") -> None:
         """The activity ended without a result (``outcome`` "cancelled" or "failed"): a live
-        run keeps nothing, an unfinished re-measurement is dropped (the run's grid returns)."""
+        run keeps nothing (the run shown before it returns), an unfinished re-measurement is
+        dropped (the run's grid returns)."""
         what = self.progress.activity
         if self.live is not None:
             self.live = None
+            self.result = getattr(self, "_before", None)
         if self.result is not None and self.result.remeasure is not None \
                 and not self.result.remeasure.done:
-            self.result = self.result.replace(remeasure=None)
+            self._keep(self.result.replace(remeasure=None))
         if what == "remeasure":
             outcome = f"re-measure {outcome}"
         self.progress = Progress(outcome=outcome, message=message)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -55,6 +56,18 @@ def load_dataset_now(spec: str, loaded, failed) -> None:
         failed(spec, str(exc))
     else:
         loaded(spec, ds)
+
+
+def not_a_dataset_file(spec: str) -> str | None:
+    """Why a typed path cannot be a dataset file (only .npz files are), judged from its name
+    alone; None for a spec (``digits``, ``mnist:path=...``) or an .npz path."""
+    if ":" in spec.split("/")[0] or ("/" not in spec and "." not in spec):
+        return None
+    suffix = Path(spec).suffix.lower()
+    if suffix and suffix != ".npz":
+        return (f"{Path(spec).name} is not a dataset file: a dataset file is an .npz with "
+                f"arrays X and y (see README), or a name such as digits")
+    return None
 
 
 class AppState:
@@ -123,6 +136,12 @@ class AppState:
             if self.dataset_loading is not None:   # back to the current one: drop the other
                 self.dataset_loading = None
                 self._notify("choice")
+            return
+        problem = not_a_dataset_file(spec)
+        if problem:
+            still = f" — still using {self.choice.dataset}" if self.choice.dataset else ""
+            self.dataset_loading, self.dataset_error = None, problem + still
+            self._notify("choice")
             return
         self.dataset_loading, self.dataset_error = spec, ""
         self._notify("choice")
@@ -194,6 +213,22 @@ class AppState:
         r = self.result
         return (r is not None and r.finished and not self.running
                 and self.shown.run_id == r.run_id)
+
+    def show_run(self, run_id: int) -> bool:
+        """Show the finished run ``run_id`` again, with its settings chosen (so that its views
+        are not stale); False while a run is under way or for an unknown id."""
+        if not self.runs.show(run_id):
+            return False
+        cfg = self.result.config
+        fields = {f: getattr(cfg, f) for f in CHOICE_FIELDS if f not in ("smooth",)}
+        if cfg.smooth is not None:
+            fields["smooth"] = cfg.smooth
+        fields["loss_range"] = tuple(cfg.loss_range) if cfg.loss_range else None
+        try:
+            self.choose(dataset=cfg.dataset, **fields)
+        except lp.LossPatternError:   # its image is gone: the run is shown as stale
+            pass
+        return True
 
     def note(self, message: str) -> None:
         """A message for the run panel (e.g. why Start did nothing)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 import losspattern_core as lp
 
+from .. import file_dialogs
 from ..captions import dataset_info
 from ..state import AppState
 
@@ -49,9 +50,16 @@ class DatasetPanel(QWidget):
         self.chart.getPlotItem().setLabel("bottom", "class (train label share)")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#4c72b0")
         self.chart.addItem(self.bars)
+        self.browse = QPushButton("Browse…")
+        self.browse.setToolTip("Open a dataset file (.npz with arrays X and y)")
+        self.browse.clicked.connect(self.open_dialog)
+        row = QHBoxLayout()
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.browse)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        for w in (self.combo, self.status, self.error, self.info, self.chart):
+        lay.addLayout(row)
+        for w in (self.status, self.error, self.info, self.chart):
             lay.addWidget(w)
         state.events.choice.connect(self._show_state)
         state.events.run.connect(lambda: self.setEnabled(not self.state.running))
@@ -60,6 +68,11 @@ class DatasetPanel(QWidget):
     def select(self, spec: str) -> None:
         """Ask the state for ``spec`` (loads off the GUI thread; returns at once)."""
         self.state.choose(dataset=spec)
+
+    def open_dialog(self) -> None:
+        path = file_dialogs.open_file(self, "Open a dataset (.npz)", "NumPy dataset (*.npz)")
+        if path:
+            self.select(path)
 
     def spec(self) -> str:
         return self.state.choice.dataset

@@ -6,7 +6,14 @@ possible for the loaded dataset (``loss_range_problem``) and the editor shows th
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
 import losspattern_core as lp
 
@@ -28,6 +35,9 @@ class LossRangeEditor(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020;")
+        for label in (self.floor_label, self.message):   # long text wraps, never widens
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+            label.setMinimumWidth(1)
         self.message.hide()
         reset = QPushButton("Default")
         reset.setToolTip("0.1 above the floor, 1.5 nats tall")

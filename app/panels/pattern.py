@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 
 import losspattern_core as lp
 
-from .. import messages
+from .. import file_dialogs, messages
 from ..choice import is_function
 from ..state import AppState
 from ..views.arrays import plane
@@ -134,8 +133,7 @@ class PatternPanel(QWidget):
                                                  for k, s in self._param_spins.items()}))
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a pattern image", str(Path.home()),
-                                              IMAGE_FILTER)
+        path = file_dialogs.open_file(self, "Open a pattern image", IMAGE_FILTER)
         if path:
             self.load_image(path)
 

@@ -45,6 +45,9 @@ class RunPanel(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "log10 fit loss")
+        left = self.plot.getAxis("left")
+        left.enableAutoSIPrefix(False)   # never "(×0.001)" with ticks −900…−940
+        left.setWidth(56)                # room for the label and ticks such as −2.5
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMinimumHeight(100)   # small screens: the views above get the room
         self.plot.hideButtons()

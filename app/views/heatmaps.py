@@ -49,6 +49,14 @@ def _cap_title_width(label, cap: float = 120.0) -> None:
     label.updateMin = capped
 
 
+def title_room(plot, text: str, line_px: int = 15) -> None:
+    """pyqtgraph gives a title one fixed 30-px row: a two-line title ran into the plot below.
+    Give the row room for every line of ``text``."""
+    h = 8 + line_px * (text.count("<br>") + 1)
+    plot.titleLabel.setMaximumHeight(h)
+    plot.layout.setRowFixedHeight(0, h)
+
+
 class HeatmapsView(QWidget):
     """``raw`` holds the shown arrays by panel, ``arrays`` the (G, G) planes (or RGB
     composites) drawn, ``titles`` the panel titles."""
@@ -140,6 +148,7 @@ class HeatmapsView(QWidget):
             if text != self.titles[name]:
                 self.titles[name] = text
                 self.plots[name].setTitle(text, size="9pt")
+                title_room(self.plots[name], text)
         self.caption.setText(heatmap_caption(shown))
         self._schedule()
 

@@ -84,11 +84,10 @@ def test_folder_that_is_a_file_fails_cleanly(finished, tmp_path):
 
 
 def test_export_menu_reports_failure(finished, tmp_path, monkeypatch, errors):
-    from PySide6.QtWidgets import QFileDialog
-
+    from app import file_dialogs
     from app.actions import export_surfaces_interactive
 
     missing = tmp_path / "does-not-exist"
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(missing))
+    monkeypatch.setattr(file_dialogs, "folder", lambda *a, **k: str(missing))
     export_surfaces_interactive(finished)
     assert errors and errors[-1][0] == "Export failed" and not missing.exists()

@@ -6,7 +6,6 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QFileDialog
 
 from .conftest import run_to_end
 
@@ -63,7 +62,9 @@ def test_dialog_and_drop_share_load_image(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setattr(window.pattern_panel, "load_image",
                         lambda p: calls.append(str(p)) or real(p))
     good = _png(tmp_path / "half.png")
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(good), ""))
+    from app import file_dialogs
+
+    monkeypatch.setattr(file_dialogs, "open_file", lambda *a, **k: str(good))
     window.pattern_panel.open_dialog()
     assert calls == [str(good)]
     assert window.pattern_panel.spec() == str(good)

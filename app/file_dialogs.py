@@ -1,0 +1,112 @@
+"""File dialogs that cannot freeze the GUI thread, and remember the last folder.
+
+Qt's own (non-native) dialog is used, with two guards: special file systems (/proc, /sys,
+/dev) are hidden and cannot be entered (their "files" can block a reader forever, e.g.
+/proc/kmsg), and file icons come from the file's kind alone (Qt's default provider sniffs a
+file's content to find its type, on the GUI thread). Paths are judged by their text: nothing
+here opens a file. The last folder used is kept per window in its QSettings.
+
+Tests replace ``open_file``, ``save_file`` and ``folder`` (module functions).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QFileInfo, QSortFilterProxyModel
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
+
+SPECIAL = ("/proc", "/sys", "/dev")
+LAST_KEY = "dialogs/last_folder"
+
+
+def is_special(path: str | os.PathLike) -> bool:
+    """A path on a special file system (judged from the text; nothing is read)."""
+    p = os.path.normpath(os.path.abspath(os.fspath(path)))
+    return any(p == s or p.startswith(s + os.sep) for s in SPECIAL)
+
+
+class SafeProxy(QSortFilterProxyModel):
+    """Hides /proc, /sys and /dev from the dialog's lists and its completer."""
+
+    def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802 - Qt's name
+        model = self.sourceModel()
+        index = model.index(row, 0, parent)
+        return not is_special(model.filePath(index)) if hasattr(model, "filePath") else True
+
+
+class KindIcons(QFileIconProvider):
+    """Folder or file icon from a stat, never from the content."""
+
+    def icon(self, what):   # QFileInfo or an IconType
+        if isinstance(what, QFileInfo):
+            return super().icon(QFileIconProvider.Folder if what.isDir()
+                                else QFileIconProvider.File)
+        return super().icon(what)
+
+
+def last_folder(parent: QWidget | None) -> str:
+    settings = getattr(parent.window(), "settings", None) if parent is not None else None
+    folder = settings.value(LAST_KEY, "") if settings is not None else ""
+    if folder and not is_special(folder) and os.path.isdir(folder):
+        return str(folder)
+    return str(Path.home())
+
+
+def remember(parent: QWidget | None, path: str) -> None:
+    settings = getattr(parent.window(), "settings", None) if parent is not None else None
+    if settings is not None and path:
+        p = Path(path)
+        settings.setValue(LAST_KEY, str(p if p.is_dir() else p.parent))
+
+
+def make_dialog(parent, title: str, start: str, name_filter: str = "") -> QFileDialog:
+    """Qt's dialog with the guards (see the module docstring)."""
+    dlg = QFileDialog(parent, title)
+    dlg.setOption(QFileDialog.DontUseNativeDialog, True)
+    dlg.setIconProvider(KindIcons())
+    dlg.setProxyModel(SafeProxy(dlg))
+    safe = str(Path.home())
+    start_dir = str(Path(start).parent) if not os.path.isdir(start) else start
+    dlg.setDirectory(safe if is_special(start_dir) else start_dir)
+    if not os.path.isdir(start):
+        dlg.selectFile(Path(start).name)
+    dlg.directoryEntered.connect(lambda d: is_special(d) and dlg.setDirectory(safe))
+    if name_filter:
+        dlg.setNameFilter(name_filter)
+    return dlg
+
+
+def _run(parent, dlg: QFileDialog) -> str:
+    if not dlg.exec():
+        return ""
+    files = dlg.selectedFiles()
+    path = files[0] if files else ""
+    if not path or is_special(path):
+        return ""
+    remember(parent, path)
+    return path
+
+
+def open_file(parent, title: str, name_filter: str) -> str:
+    """An existing file to read ("" if none was chosen)."""
+    dlg = make_dialog(parent, title, last_folder(parent), name_filter)
+    dlg.setFileMode(QFileDialog.ExistingFile)
+    return _run(parent, dlg)
+
+
+def save_file(parent, title: str, name: str, name_filter: str) -> str:
+    """A file name to write (``name`` proposed in the last folder; "" if none)."""
+    dlg = make_dialog(parent, title, os.path.join(last_folder(parent), name), name_filter)
+    dlg.setAcceptMode(QFileDialog.AcceptSave)
+    dlg.setFileMode(QFileDialog.AnyFile)
+    return _run(parent, dlg)
+
+
+def folder(parent, title: str) -> str:
+    """An existing folder ("" if none was chosen)."""
+    dlg = make_dialog(parent, title, last_folder(parent))
+    dlg.setFileMode(QFileDialog.Directory)
+    dlg.setOption(QFileDialog.ShowDirsOnly, True)
+    return _run(parent, dlg)
