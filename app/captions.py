@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from .records import Progress, Run
+from .run_plan import position
 from .shown import Shown, Stale
 from .views.arrays import RGB_SQUASH
 
@@ -296,15 +297,24 @@ def outcome_texts(progress: Progress, result: Run | None) -> tuple[str, str]:
                          "Choose a pattern and a dataset, then press Start."))
 
 
-def activity_texts(progress: Progress) -> tuple[str, float | None, str]:
+def activity_texts(progress: Progress, theorem: int | None = None
+                   ) -> tuple[str, float | None, str]:
     """(progress-bar text, fraction done or None when it cannot be known, status line) while
-    a construction or a re-measurement runs."""
+    a construction or a re-measurement runs; with the run's ``theorem`` the bar covers the
+    whole run, phase by phase (``run_plan.py``)."""
     p, frame = progress, progress.frame
+    where = position(p, theorem) if theorem and p.activity == "construction" else None
     if p.activity == "remeasure":
         bar, fraction = p.phase + "…", None   # levels have no fixed count in advance
     else:
         bar = frame_bar(frame) if frame is not None else "starting…"
         fraction = frame.step / max(frame.total, 1) if frame is not None else 0.0
+    if where is not None:
+        k, n, name, fraction = where
+        step = f" · {frame_bar(frame)} for this phase" if frame is not None \
+            and frame.phase != "measure" and p.latest == "frame" else ""
+        elapsed = f" · {frame.elapsed:.0f} s in" if frame is not None and step else ""
+        bar = f"phase {k} of {n}: {name}{step}{elapsed} · whole run {100 * fraction:.0f} %"
     if p.latest == "frame" and frame is not None:
         status = frame_status(frame)
     elif p.latest == "level" and p.level is not None:

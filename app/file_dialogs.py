@@ -1,10 +1,12 @@
 """File dialogs that cannot freeze the GUI thread, and remember the last folder.
 
-Qt's own (non-native) dialog is used, with two guards: special file systems (/proc, /sys,
-/dev) are hidden and cannot be entered (their "files" can block a reader forever, e.g.
-/proc/kmsg), and file icons come from the file's kind alone (Qt's default provider sniffs a
-file's content to find its type, on the GUI thread). Paths are judged by their text: nothing
-here opens a file. The last folder used is kept per window in its QSettings.
+Qt's own (non-native) dialog is used, with guards: special file systems (/proc, /sys, /dev)
+are hidden from its lists and completer, so the view never asks for their files' type (Qt
+finds a type by reading the file, on the GUI thread: /proc/kmsg blocks forever), the dialog
+never starts in one and is sent home when one is entered. Paths are judged by their text:
+nothing here opens a file. (No Python icon provider: Qt calls it from its file-info thread,
+which can deadlock on the interpreter lock.) The last folder used is kept per window in its
+QSettings.
 
 Tests replace ``open_file``, ``save_file`` and ``folder`` (module functions).
 """
@@ -14,8 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QFileInfo, QSortFilterProxyModel
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
+from PySide6.QtCore import QSortFilterProxyModel
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 SPECIAL = ("/proc", "/sys", "/dev")
 LAST_KEY = "dialogs/last_folder"
@@ -34,16 +36,6 @@ class SafeProxy(QSortFilterProxyModel):
         model = self.sourceModel()
         index = model.index(row, 0, parent)
         return not is_special(model.filePath(index)) if hasattr(model, "filePath") else True
-
-
-class KindIcons(QFileIconProvider):
-    """Folder or file icon from a stat, never from the content."""
-
-    def icon(self, what):   # QFileInfo or an IconType
-        if isinstance(what, QFileInfo):
-            return super().icon(QFileIconProvider.Folder if what.isDir()
-                                else QFileIconProvider.File)
-        return super().icon(what)
 
 
 def last_folder(parent: QWidget | None) -> str:
@@ -65,7 +57,6 @@ def make_dialog(parent, title: str, start: str, name_filter: str = "") -> QFileD
     """Qt's dialog with the guards (see the module docstring)."""
     dlg = QFileDialog(parent, title)
     dlg.setOption(QFileDialog.DontUseNativeDialog, True)
-    dlg.setIconProvider(KindIcons())
     dlg.setProxyModel(SafeProxy(dlg))
     safe = str(Path.home())
     start_dir = str(Path(start).parent) if not os.path.isdir(start) else start

@@ -76,7 +76,8 @@ class MainWindow(QMainWindow):
         panels = {"Pattern": self.pattern_panel, "Dataset": self.dataset_panel,
                   "Network and run": self.network_panel, "Run": self.run_panel,
                   "Measured": self.metrics_panel, "Runs": self.history_panel}
-        self.docks = {title: make_dock(self, title, panel, scroll=title not in ("Measured", "Runs"))
+        unscrolled = ("Run", "Measured", "Runs")   # they shrink (plot, text, table) instead
+        self.docks = {title: make_dock(self, title, panel, scroll=title not in unscrolled)
                       for title, panel in panels.items()}
         arrange(self, self.docks)
         self.wheel_guard = WheelGuard(self)

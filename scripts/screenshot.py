@@ -3,7 +3,8 @@
 Run under Xvfb (xvfb-run sets DISPLAY), e.g.
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" \
         python scripts/screenshot.py shot.png
-Options: --tab heatmaps|3d|curves, --steps N, --grid G, --width W, --pattern P, --size WxH,
+Options: --tab heatmaps|3d|curves, --steps N, --grid G, --width W, --pattern P, --size WxH
+(default: the whole screen, e.g. -screen 0 1366x768x24 for a laptop's),
 --theorem 1|2, --z 1|2|3, --rgb, --slice F (z = 3: where the slices cut, in [0, 1]).
 Examples (the docs' screenshots):
     scripts/screenshot.py docs/screenshot.png
@@ -32,7 +33,8 @@ def main() -> int:
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--pattern", default="mountains")
     p.add_argument("--dataset", default="digits")
-    p.add_argument("--size", default="1260x920")
+    p.add_argument("--size", default="screen",
+                   help="WxH, or 'screen': the whole available screen (as maximised)")
     p.add_argument("--theorem", type=int, default=1, choices=(1, 2))
     p.add_argument("--z", type=int, default=2, choices=(1, 2, 3))
     p.add_argument("--rgb", action="store_true")
@@ -44,8 +46,11 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([sys.argv[0]])
+    from app import messages
     from app.main import apply_args, parse_args
     from app.main_window import MainWindow
+
+    messages.confirm = lambda *a: True   # unattended: closing discards the run
 
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
     win = MainWindow(settings, restore=False)
@@ -53,8 +58,11 @@ def main() -> int:
     apply_args(win, parse_args(["--pattern", args.pattern, "--dataset", args.dataset,
                                 "--steps", str(args.steps), "--grid", str(args.grid),
                                 "--width", str(args.width)] + extra))
-    w, h = (int(v) for v in args.size.split("x"))
-    win.resize(w, h)
+    if args.size == "screen":
+        win.setGeometry(win.screen().availableGeometry())
+    else:
+        w, h = (int(v) for v in args.size.split("x"))
+        win.resize(w, h)
     win.show()
     win.tabs.setCurrentIndex({"heatmaps": 0, "3d": 1, "curves": 2}[args.tab])
     status = {"rc": 1}

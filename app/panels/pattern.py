@@ -28,6 +28,7 @@ import losspattern_core as lp
 
 from .. import file_dialogs, messages
 from ..choice import is_function
+from ..file_dialogs import is_special
 from ..state import AppState
 from ..views.arrays import plane
 from ..views.images import pixmap
@@ -48,6 +49,24 @@ def _spin(lo: float, hi: float, decimals: int, value: float) -> QDoubleSpinBox:
     spin.setValue(value)
     spin.setKeyboardTracking(False)
     return spin
+
+
+def aspect_note(path: str) -> str:
+    """What happens to a non-square image (read from its header only; "" when square, a
+    built-in, or unreadable). The core maps every image onto the square α grid."""
+    if is_special(path) or not Path(path).is_file():
+        return ""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            w, h = im.size
+    except (OSError, ValueError):
+        return ""
+    if w == h:
+        return ""
+    return (f"Note: this {w}×{h} image is stretched to the square α grid (its aspect is not "
+            f"kept; crop it to a square first to keep it).")
 
 
 class PatternPanel(QWidget):
@@ -172,7 +191,8 @@ class PatternPanel(QWidget):
         self.smooth.setValue(c.smooth)
         self.smooth.blockSignals(False)
         if pat is not None:
-            self.description.setText(pat.description)
+            note = aspect_note(c.pattern) if not function and c.z == 2 else ""
+            self.description.setText(pat.description + (f"\n{note}" if note else ""))
             grid = pat.grid(64)
             shown = grid if pat.channels == 3 and c.z == 2 else plane(grid)
             self.preview.setPixmap(pixmap(shown, PREVIEW, levels=(0, 1)))

@@ -88,7 +88,8 @@ class RunPanel(QWidget):
         self.cancel.setEnabled(st.running)
         self.remeasure.setEnabled(st.can_remeasure)
         if st.running:
-            text, fraction, status = activity_texts(st.progress)
+            text, fraction, status = activity_texts(
+                st.progress, st.live.config.theorem if st.live is not None else None)
             if fraction is None:
                 self.bar.setRange(0, 0)   # busy: the amount of work is not known in advance
             else:

@@ -40,6 +40,9 @@ class Scene3D:
             return
         pos = np.array([xyz], np.float32)
         self.marker.set_data(pos, face_color=(1, 0.15, 0.1, 1), edge_color="white", size=12)
+        # drawn over the surface: a minimum in a valley is hidden by the ridges in front of it
+        self.marker.set_gl_state(depth_test=False, blend=True)
+        self.marker.order = 10
         self.marker.visible = True
 
     def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -74,6 +77,19 @@ class SurfaceScene(Scene3D):
                            parent=self.view.scene)
         scene.visuals.Text("α2", pos=(0, 1.17, 0), color="green", font_size=12,
                            parent=self.view.scene)
+        # the loss axis: a scale from the colour bar's low (floor) to its high (top)
+        scene.visuals.Line(np.array([[0, 1, 0], [0, 1, HEIGHT]], np.float32), color="black",
+                           width=2, parent=self.view.scene)
+        self.loss_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, z), color="black",
+                                              font_size=9, anchor_x="right",
+                                              parent=self.view.scene) for z in (0, HEIGHT)]
+        scene.visuals.Text("loss (nats)", pos=(0, 1.0, HEIGHT + 0.08), color="black",
+                           font_size=10, parent=self.view.scene)
+
+    def _label_loss_axis(self) -> None:
+        lo, hi = self.levels
+        for text, v in zip(self.loss_ticks, (lo, hi), strict=True):
+            text.text = f"{v:.3g}"
 
     # --- data --------------------------------------------------------------------------------
     def update_data(self, arr2d: np.ndarray, levels: tuple[float, float] | None = None,
@@ -119,6 +135,7 @@ class SurfaceScene(Scene3D):
         else:
             self.surface.set_data(z=heights, colors=colors)
         self._place_marker(heights)
+        self._label_loss_axis()
         self.canvas.update()
 
     def _place_marker(self, heights: np.ndarray) -> None:

@@ -74,3 +74,47 @@ def test_two_line_titles_do_not_overlap_the_heatmaps(qtbot, window):
         text_h = plot.titleLabel.item.boundingRect().height()
         assert title.height() >= text_h - 1, name
         assert title.top() + text_h <= view.top() + 1, name
+
+
+def test_the_bar_covers_the_whole_run_phase_by_phase():
+    """Item 10: a Theorem 1 run's regression is phase 1 of 3; measuring is phase 2; a Theorem 2
+    run's classifier comes first. The fraction is the whole run's."""
+    from app.captions import activity_texts
+    from app.records import Progress
+
+    frame = lp.Frame(50, 100, 0.01, 1.0)
+    bar, fraction, _ = activity_texts(Progress("construction", frame=frame, latest="frame"), 1)
+    assert bar.startswith("phase 1 of 3: fitting the pattern") and "for this phase" in bar
+    assert abs(fraction - 0.5 / 3) < 1e-9
+    bar, fraction, _ = activity_texts(Progress("construction", frame=frame,
+                                               level=("test", 8, 16), latest="level"), 1)
+    assert bar.startswith("phase 2 of 3: measuring") and abs(fraction - (1 + 0.75) / 3) < 1e-9
+    t2 = lp.Frame(10, 100, 0.5, 1.0, phase="classifier")
+    bar, fraction, _ = activity_texts(Progress("construction", frame=t2, latest="frame"), 2)
+    assert bar.startswith("phase 1 of 4: classifier") and fraction < 0.25
+
+
+def test_a_non_square_photo_says_it_is_stretched(qtbot, window, tmp_path):
+    """Item 14 (partly): the user is told; crop / fit need a core option."""
+    from PIL import Image
+
+    path = tmp_path / "wide.png"
+    Image.fromarray((np.arange(64 * 40).reshape(40, 64) % 255).astype(np.uint8)).save(path)
+    assert window.open_image(path)
+    assert "64×40 image is stretched" in window.pattern_panel.description.text()
+    square = tmp_path / "square.png"
+    Image.fromarray(np.zeros((32, 32), np.uint8) + 100).save(square)
+    assert window.open_image(square)
+    assert "stretched" not in window.pattern_panel.description.text()
+
+
+def test_surface_has_a_loss_scale_and_a_visible_minimum(qtbot, window):
+    """Item 19 (partly): the 3-D surface names its loss scale; the red dot is drawn on top."""
+    view = window.surface3d
+    window.tabs.setCurrentIndex(1)
+    view.flush()
+    scene = view.scene
+    lo, hi = window.state.shown.loss_range
+    assert [t.text for t in scene.loss_ticks] == [f"{lo:.3g}", f"{hi:.3g}"]
+    if scene.marker.visible:
+        assert scene.marker.order >= 10

@@ -1,0 +1,122 @@
+"""Benchmark (not a test): how responsive the GUI stays while a run streams frames.
+
+1. Event-loop stalls: a 10 ms QTimer probe runs on the GUI thread during a real run with the
+   heatmaps shown; each gap beyond its interval is time the thread did not process events.
+   Reported: p50, p99 and the longest stall (target: p99 <= 100 ms).
+2. 3-D rotation: the 3-D tab is shown and its camera turned by one degree per event-loop
+   turn while the same run streams; reported: frames the canvas drew per second (target:
+   >= 15 fps under software OpenGL).
+
+Run under Xvfb with software OpenGL, e.g.
+    LIBGL_ALWAYS_SOFTWARE=1 QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1366x768x24" \\
+        .venv/bin/python scripts/gui_responsiveness.py --seconds 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+PROBE_MS = 10
+
+
+def percentile(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))] if v else float("nan")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--seconds", type=float, default=12, help="per measurement")
+    p.add_argument("--steps", type=int, default=100_000, help="long enough to outlast both")
+    p.add_argument("--grid", type=int, default=48)
+    p.add_argument("--width", type=int, default=128)
+    args = p.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    os.environ.setdefault("LIBGL_ALWAYS_SOFTWARE", "1")
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    import losspattern_core as lp
+
+    lp.configure_threads(reserve=1)
+    app = QApplication([sys.argv[0]])
+    from app import messages
+    from app.main_window import MainWindow
+
+    messages.confirm = lambda *a: True
+    messages.error = lambda parent, title, text: print(f"{title}: {text}", file=sys.stderr)
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat)
+    win = MainWindow(settings, restore=False)
+    win.state.choose(steps=args.steps, grid=args.grid, width=args.width)
+    win.show()
+    gaps: list[float] = []
+    frames: list[float] = []
+    last = {"t": None}
+    result: dict = {}
+
+    def probe() -> None:
+        now = time.perf_counter()
+        if last["t"] is not None:
+            gaps.append(max(0.0, (now - last["t"]) * 1000 - PROBE_MS))
+        last["t"] = now
+
+    timer = QTimer()
+    timer.setInterval(PROBE_MS)
+    timer.timeout.connect(probe)
+    view3d = win.surface3d
+    view3d.scene.canvas.events.draw.connect(lambda _: frames.append(time.perf_counter()))
+    turner = QTimer()
+    turner.setInterval(0)
+
+    def turn() -> None:
+        cam = view3d.scene.view.camera
+        cam.azimuth = (cam.azimuth + 1) % 360
+        view3d.scene.canvas.update()
+
+    turner.timeout.connect(turn)
+
+    def start() -> None:
+        win.tabs.setCurrentIndex(0)
+        win.start_run()
+        QTimer.singleShot(2000, lambda: (timer.start(), QTimer.singleShot(
+            int(args.seconds * 1000), phase_two)))   # after the run's first frames
+
+    def phase_two() -> None:
+        timer.stop()
+        result["stall_ms"] = {"p50": percentile(gaps, 50), "p99": percentile(gaps, 99),
+                              "max": max(gaps, default=float("nan")), "samples": len(gaps)}
+        win.tabs.setCurrentIndex(1)
+        frames.clear()
+        turner.start()
+        QTimer.singleShot(int(args.seconds * 1000), finish)
+
+    def finish() -> None:
+        turner.stop()
+        n = len(frames)
+        span = frames[-1] - frames[0] if n > 1 else float("nan")
+        result["rotation_fps"] = (n - 1) / span if n > 1 else 0.0
+        result["running_throughout"] = win.state.running
+        result["step_reached"] = (win.state.progress.frame.step
+                                  if win.state.progress.frame is not None else None)
+        win.cancel_run()
+        win.close()
+
+    QTimer.singleShot(200, lambda: win.when_ready(start))
+    QTimer.singleShot(int((4 * args.seconds + 120) * 1000), win.close)   # never hang
+    app.exec()
+    print(json.dumps(result, indent=1))
+    ok = result.get("stall_ms", {}).get("p99", 1e9) <= 100 and result.get(
+        "rotation_fps", 0) >= 15
+    print("targets met" if ok else "targets NOT met (p99 <= 100 ms, >= 15 fps)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
