@@ -73,7 +73,7 @@ def construct(resolved: Resolved, run_baseline: bool = True,
         fit = yield from training.fit_classifier(
             model, list(model.parameters()), X, y, steps=shared.CLASSIFIER_STEPS,
             lr=shared.CLASSIFIER_LR, batch=shared.CLASSIFIER_BATCH, seed=cfg.seed,
-            phase="classifier")
+            phase="classifier", check_samples=training.check_samples_for(spec))
     finally:
         for h in handles:
             h.remove()
