@@ -81,21 +81,41 @@ def parse_options(spec: str) -> tuple[str, dict]:
     return name.strip(), opts
 
 
+def _function_pattern(spec: str, name: str, opts: dict, z: int, rgb: bool) -> Pattern:
+    fn, desc = PATTERN_FUNCTIONS[name](z, opts)
+    if opts:
+        raise PatternError(f"pattern {name}: unknown option(s) {sorted(opts)}")
+    if rgb:
+        base = fn
+        fn = lambda a: np.stack([base(a), base(np.roll(a, 1, axis=1) if a.shape[1] > 1
+                                                 else a[:, ::-1]), base(1 - a)], axis=1)
+        desc += " (three channels: the function, its axes swapped, and mirrored)"
+    return Pattern(spec, z, fn, 3 if rgb else 1, f"function:{spec}", desc)
+
+
+def _row_pattern(path: Path, row: str, z: int, img: Pattern, label: str) -> Pattern:
+    """z = 1: one row of an image (0 = bottom row)."""
+    try:
+        r = float(row)
+    except ValueError as exc:
+        raise PatternError("pattern option row must be a number in [0, 1]") from exc
+    if not 0 <= r <= 1:
+        raise PatternError(f"pattern option row={r:g} is outside [0, 1] (0 = bottom row)")
+    if z != 1:
+        raise PatternError(f"{path.name}:row={row} is a 1-D curve; it needs z = 1, not {z}")
+    return Pattern(f"{label}:row={r:g}", 1,
+                   lambda a: img.fn(np.column_stack([a[:, 0], np.full(len(a), r)])),
+                   img.channels, img.source, f"row alpha_2 = {r:g} of {img.description}",
+                   img.note)
+
+
 def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool = False) -> Pattern:
     """Resolve a pattern spec: a function name, a built-in image name or an image path."""
     if not isinstance(spec, str) or not spec.strip() or len(spec) > MAX_SPEC or "\x00" in spec:
         raise PatternError(f"pattern spec {str(spec)[:60]!r} is empty, too long or not text")
     name, opts = parse_options(spec)
     if name in PATTERN_FUNCTIONS:
-        fn, desc = PATTERN_FUNCTIONS[name](z, opts)
-        if opts:
-            raise PatternError(f"pattern {name}: unknown option(s) {sorted(opts)}")
-        if rgb:
-            base = fn
-            fn = lambda a: np.stack([base(a), base(np.roll(a, 1, axis=1) if a.shape[1] > 1
-                                                     else a[:, ::-1]), base(1 - a)], axis=1)
-            desc += " (three channels: the function, its axes swapped, and mirrored)"
-        return Pattern(spec, z, fn, 3 if rgb else 1, f"function:{spec}", desc)
+        return _function_pattern(spec, name, opts, z, rgb)
     images = builtin_images()
     path = images.get(name)
     if path is None:
@@ -133,19 +153,8 @@ def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool =
     if opts:
         raise PatternError(f"pattern {name}: unknown option(s) {sorted(opts)}")
     if row is not None:
-        try:
-            r = float(row)
-        except ValueError as exc:
-            raise PatternError("pattern option row must be a number in [0, 1]") from exc
-        if not 0 <= r <= 1:
-            raise PatternError(f"pattern option row={r:g} is outside [0, 1] (0 = bottom row)")
-        if z != 1:
-            raise PatternError(f"{path.name}:row={row} is a 1-D curve; it needs z = 1, not {z}")
-        img = image_pattern(path, smooth=sm, invert=invert, rgb=rgb, name=label)
-        return Pattern(f"{label}:row={r:g}", 1,
-                       lambda a: img.fn(np.column_stack([a[:, 0], np.full(len(a), r)])),
-                       img.channels, img.source, f"row alpha_2 = {r:g} of {img.description}",
-                       img.note)
+        return _row_pattern(path, row, z, image_pattern(path, smooth=sm, invert=invert,
+                                                        rgb=rgb, name=label), label)
     if z == 3:
         frames = image_frames(path, rgb, sm)
         return stack_pattern(frames, invert, rgb, label, str(path), f"{len(frames)} frames of "

@@ -315,7 +315,9 @@ def _plane(arr: np.ndarray, heads: int) -> tuple[np.ndarray, str]:
 def transfer_figure(path, rep: dict, target: np.ndarray, train: np.ndarray, heads: int = 1,
                     alpha_range=None, dpi: int = 110) -> Path:
     """Observation 1: the surface on the bundle's train split, on the new data, and their gap
-    beside the gap predicted from the label marginals (Theorem 1) - all measured."""
+    beside the gap predicted from the label marginals (Theorem 1) - all measured.
+
+    Longer than 60 lines because the 1-D and 2-D layouts share titles, scales and labels."""
     plt = _plt()
     f, t = rep["from"], rep["to"]
     views = {k: _plane(a, heads) for k, a in (("target", target), ("train", train),
