@@ -79,7 +79,8 @@ def run_once(folder: Path, mode: str, delay: float) -> tuple[str, list[str]]:
         proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=600)
     if proc.returncode == 130:
-        said = "written" if "was written" in err else "nothing" if "nothing" in err else "?"
+        said = ("nothing" if "nothing was written" in err else
+                "written" if "was written (complete)" in err else "?")
     else:
         said = f"exit {proc.returncode}"
     return said, check(out, proc.returncode, err)
