@@ -51,9 +51,14 @@ def _default_name(window, what: str, cfg=None) -> str:
            f"{datetime.now():%Y%m%d-%H%M%S}"
 
 
+def png_views(z: int) -> list[str]:
+    """The views that show something for ``z`` (z = 1: curves; else heatmaps and 3-D)."""
+    return ([VIEW_CURVES] if z == 1 else [VIEW_HEATMAPS, VIEW_3D]) + [VIEW_RUN]
+
+
 def export_png_interactive(window) -> None:
     current = {0: VIEW_HEATMAPS, 1: VIEW_3D, 2: VIEW_CURVES}.get(window.tabs.currentIndex())
-    views = [VIEW_HEATMAPS, VIEW_3D, VIEW_CURVES, VIEW_RUN]
+    views = png_views(window.state.shown.z)
     dlg = PngExportDialog(views, current, window)
     if not dlg.exec():
         return

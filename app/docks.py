@@ -64,7 +64,7 @@ def arrange(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     left[0].raise_()
     docks["Run"].raise_()
     window.resizeDocks([left[0]], [min(380, avail.width() // 3)], Qt.Horizontal)
-    window.resizeDocks([docks["Run"]], [max(150, avail.height() // 4)], Qt.Vertical)
+    window.resizeDocks([docks["Run"]], [max(150, avail.height() // 5)], Qt.Vertical)
 
 
 def fit_to_screen(window: QWidget, restored: bool = False) -> None:

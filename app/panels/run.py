@@ -49,7 +49,7 @@ class RunPanel(QWidget):
         left.enableAutoSIPrefix(False)   # never "(×0.001)" with ticks −900…−940
         left.setWidth(56)                # room for the label and ticks such as −2.5
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setMinimumHeight(100)   # small screens: the views above get the room
+        self.plot.setMinimumHeight(60)   # small screens: the views above get the room
         self.plot.hideButtons()
         self.curve = self.plot.plot(pen=pg.mkPen("#c44e52", width=1.5))
         self.remeasure = QPushButton("Re-measure at grid")

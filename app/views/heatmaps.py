@@ -98,8 +98,8 @@ class HeatmapsView(QWidget):
         self._sync()
 
     def _build_plots(self) -> None:
-        for i, name in enumerate(PANELS):
-            plot = self.glw.addPlot(row=i // 2, col=2 * (i % 2))
+        for name in PANELS:
+            plot = pg.PlotItem()
             plot.setAspectLocked(True)
             plot.setMouseEnabled(False, False)
             plot.hideButtons()
@@ -125,7 +125,35 @@ class HeatmapsView(QWidget):
         self.err_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(ERROR_CMAP),
                                        label="train − target", interactive=False, width=11)
         self.err_bar.setImageItem(self.images["error"])
-        self.glw.addItem(self.err_bar, row=1, col=3)
+        self._wide = None
+        self._arrange(False)
+
+    def _arrange(self, wide: bool) -> None:
+        """2 × 2 panels, or one row of four when the view is much wider than tall (a laptop
+        screen: the panels stay large instead of shrinking to the height of half the view)."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        layout = self.glw.ci
+        items = [*self.plots.values(), self.loss_bar, self.err_bar]
+        for item in items:
+            if item in layout.items:
+                layout.removeItem(item)
+        if wide:
+            cells = {"target": (0, 0), "train": (0, 1), "test": (0, 2), "error": (0, 4)}
+            bars = ((0, 3), (0, 5))
+        else:
+            cells = {"target": (0, 0), "train": (0, 2), "test": (1, 0), "error": (1, 2)}
+            bars = ((0, 3), (1, 3))
+        for name, (row, col) in cells.items():
+            layout.addItem(self.plots[name], row=row, col=col)
+        layout.addItem(self.loss_bar, row=bars[0][0], col=bars[0][1])
+        layout.addItem(self.err_bar, row=bars[1][0], col=bars[1][1])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        size = self.glw.size()
+        self._arrange(size.width() > 2.0 * size.height())
 
     # --- from the state ------------------------------------------------------------------------
     @property

@@ -72,3 +72,18 @@ def test_closing_asks_about_unsaved_work(qtbot, tmp_path, monkeypatch, errors):
     assert win.history_panel.table.rowCount() == 1
     monkeypatch.setattr(messages, "confirm", lambda p, t, text: True)
     assert win.close()
+
+
+def test_a_new_pattern_shows_its_target_at_once(state):
+    """Item 8: after a finished run, picking another pattern replaces the target at once."""
+    import numpy as np
+
+    import losspattern_core as lp
+
+    old = finished_run(state, 1)
+    state.choose(pattern="rings")
+    shown = state.shown
+    assert shown.origin == "preview" and shown.run_id is None
+    want = lp.validate(state.choice.config(), dataset=state.dataset).target(shown.target_grid)
+    np.testing.assert_allclose(shown.target, want)
+    assert shown.target.shape != old.target.shape or not np.allclose(shown.target, old.target)

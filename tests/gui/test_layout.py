@@ -34,13 +34,19 @@ if big:   # a geometry saved on a 2560x1440 screen
     w0.close()
 w = MainWindow(QSettings(ini, QSettings.IniFormat), restore=big)
 w.show()
+import time
+t0 = time.monotonic()
+while not w.state.ready and time.monotonic() - t0 < 120:   # the target preview needs it
+    app.processEvents()
+    time.sleep(0.01)
 for _ in range(30):
     app.processEvents()
 avail = w.screen().availableGeometry()
 g = w.frameGeometry()
 hm = w.heatmaps
-plots = [hm.plots[k] for k in ("target", "train")] if hasattr(hm, "plots") else []
-vb = [p.getViewBox().sceneBoundingRect() for p in plots]
+hm.flush()
+app.processEvents()
+vb = [hm.images["target"].sceneBoundingRect()]   # the drawn preview of the target
 print(json.dumps({"avail": [avail.width(), avail.height()],
     "win": [g.x(), g.y(), g.width(), g.height()],
     "docks": sorted(d.windowTitle() for d in w.findChildren(QDockWidget)),
@@ -74,7 +80,7 @@ def test_window_fits_the_screen(tmp_path, size):
     assert {"Pattern", "Dataset", "Network and run", "Run", "Measured"} <= set(r["docks"])
     assert r["movable"] and r["run_visible"]
     assert r["views"][0] >= 600 and r["views"][1] >= 330, r   # the views get the room
-    assert r["heatmap"][0] >= 120 and r["heatmap"][1] >= 100, r   # readable heatmaps
+    assert min(r["heatmap"]) >= 120, r   # readable heatmaps (the issue saw ~70 px)
 
 
 def test_big_saved_geometry_is_clamped(tmp_path):

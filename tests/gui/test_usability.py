@@ -162,3 +162,12 @@ def test_about_names_version_paper_and_shortcuts(qtbot, window, monkeypatch):
     window.actions["help"].trigger()
     assert seen and __version__ in seen[0] and "1912.07559" in seen[0]
     assert "Ctrl+E" in seen[0] and "Theorem 2" in seen[0]
+
+
+def test_png_export_offers_only_the_modes_views(qtbot, window):
+    """Item 1 (its export part): no "curves (z = 1)" for a z = 2 run, no heatmaps for z = 1."""
+    from app.actions import VIEW_3D, VIEW_CURVES, png_views
+
+    assert VIEW_CURVES not in png_views(2) and VIEW_CURVES not in png_views(3)
+    assert png_views(1)[0] == VIEW_CURVES and VIEW_HEATMAPS not in png_views(1)
+    assert VIEW_3D in png_views(window.state.shown.z)
