@@ -13,19 +13,26 @@ import signal
 import sys
 import threading
 
+_WORKING = [False]  # True while main's work runs: Ctrl+C then raises KeyboardInterrupt
 
-def _interrupted_early(signum, frame) -> None:
-    """Ctrl+C before ``main`` runs (while heavy modules import): nothing can have been written."""
-    sys.stderr.write("\ninterrupted: nothing was written\n")
+
+def _on_sigint(signum, frame) -> None:
+    """Ctrl+C: inside main's work, KeyboardInterrupt (main reports it); at any other moment
+    (modules still importing, the interpreter exiting) one true line and exit 130 at once."""
+    if _WORKING[0]:
+        raise KeyboardInterrupt
+    message = globals().get("_interrupt_message")   # defined below; absent while importing
+    sys.stderr.write("\n" + (message() if message else "interrupted: nothing was written")
+                     + "\n")
     sys.stderr.flush()
     os._exit(130)
 
 
 # Installed first, before the imports below and long before torch's: the console script
 # imports this module, and an interrupt during start-up then ends quietly instead of with a
-# KeyboardInterrupt traceback. ``main`` switches to Python's own handler inside its try.
+# KeyboardInterrupt traceback. (Python's own start-up, before this line, is not covered.)
 if threading.current_thread() is threading.main_thread():
-    signal.signal(signal.SIGINT, _interrupted_early)
+    signal.signal(signal.SIGINT, _on_sigint)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -318,10 +325,35 @@ def _interrupt_message() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit code 0, 1 (verify: mismatch), 2 (refused), 130 (interrupted).
+
+    Every Ctrl+C gets one true line: inside the work a KeyboardInterrupt caught here, outside
+    it (before the try, after the result) ``_on_sigint`` exits at once; the flag flips inside
+    the try, so there is no moment where neither applies.
+    """
     _WRITTEN.clear()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main_thread else None
+    if main_thread:
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        _WORKING[0] = True
+        rc = _command(argv)
+        _WORKING[0] = False   # from here on an interrupt exits with the true message
+        return rc
+    except KeyboardInterrupt:
+        _WORKING[0] = False
+        print("\n" + _interrupt_message(), file=sys.stderr)
+        return 130
+    finally:
+        _WORKING[0] = False
+        if main_thread and argv is not None and previous is not None:
+            signal.signal(signal.SIGINT, previous)   # a library caller's own handling
+
+
+def _command(argv: list[str] | None) -> int:
+    """Parse, configure, run; refusals print one ``error:`` line and return 2."""
+    try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # --help, or a refused option (argparse printed why)
@@ -343,20 +375,6 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory: this input needs more memory than is free (the size "
               "checks did not foresee it)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\n" + _interrupt_message(), file=sys.stderr)
-        return 130
-    finally:
-        if argv is None and threading.current_thread() is threading.main_thread():
-            # the console script: an interrupt after the work (while the interpreter exits)
-            # still gets a true one-line message instead of a traceback
-            signal.signal(signal.SIGINT, _interrupted_late)
-
-
-def _interrupted_late(signum, frame) -> None:
-    sys.stderr.write("\n" + _interrupt_message() + "\n")
-    sys.stderr.flush()
-    os._exit(130)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ def check(out: Path, rc: int, err: str) -> list[str]:
             problems.append("said the bundle was written, but it does not exist")
         elif "interrupted" not in err:
             problems.append(f"exit 130 without a message: {err[-200:]!r}")
+    elif rc == -signal.SIGINT and not err.strip() and not out.exists():
+        pass  # killed before Python's handler existed: silent, nothing written (true)
     elif rc != 0:
         problems.append(f"exit {rc}: {err.strip()[-200:]}")
     if out.exists():
@@ -81,6 +83,8 @@ def run_once(folder: Path, mode: str, delay: float) -> tuple[str, list[str]]:
     if proc.returncode == 130:
         said = ("nothing" if "nothing was written" in err else
                 "written" if "was written (complete)" in err else "?")
+    elif proc.returncode == -signal.SIGINT and not err.strip():
+        said = "silent"   # before the interpreter had a handler: the OS ended it
     else:
         said = f"exit {proc.returncode}"
     return said, check(out, proc.returncode, err)
