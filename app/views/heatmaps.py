@@ -154,6 +154,11 @@ class HeatmapsView(QWidget):
         super().resizeEvent(event)
         size = self.glw.size()
         self._arrange(size.width() > 2.0 * size.height())
+        # one row: as tall as a square panel with its title and axes, so the axes hug the
+        # image instead of sitting at the bottom of a tall, mostly empty plot
+        tall = (size.width() - 140) / 4 + 80 if self._wide else 1e6
+        for item in (*self.plots.values(), self.loss_bar, self.err_bar):
+            item.setMaximumHeight(tall)
 
     # --- from the state ------------------------------------------------------------------------
     @property
