@@ -8,7 +8,6 @@ before creating any canvas and must never import Qt. ``losspattern render`` call
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -25,34 +24,23 @@ def _use_egl() -> None:
     vispy.use(app="egl")
 
 
-def _load(bundle_dir: Path) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
-    """Only the JSON and arrays that a picture needs (no model, nothing unpickled)."""
-    from losspattern_core import BundleError
-
-    try:
-        meta = json.loads((bundle_dir / "construction.json").read_text())
-        target = np.load(bundle_dir / "target.npy", allow_pickle=False)
-        surfaces = {s: np.load(bundle_dir / f"surface_{s}.npy", allow_pickle=False)
-                    for s in ("train", "test")}
-    except FileNotFoundError as exc:
-        raise BundleError(f"{bundle_dir}: missing {Path(exc.filename).name}") from exc
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{bundle_dir}: unreadable bundle ({exc})") from exc
-    return meta, target, surfaces
-
-
 def render_bundle(bundle_dir: str | os.PathLike, out_png: str | os.PathLike, view: str = "3d",
                   size: tuple[int, int] = (1200, 900), source: str = "train") -> Path:
     """Render the bundle's surface (``view='3d'``) or its four heatmaps to ``out_png``."""
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
-    bundle_dir, out_png = Path(bundle_dir), Path(out_png)
-    meta, target, surfaces = _load(bundle_dir)
-    heads = int(meta.get("heads", 1))
-    if int(meta.get("z", 2)) < 2:
-        from losspattern_core import BundleError
+    import losspattern_core as lp
 
-        raise BundleError(f"{bundle_dir}: z = 1 has no surface to render; use the CLI figure")
+    if view not in VIEWS:
+        raise lp.ConfigError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    size = lp.check_image_size(size)
+    out_png = lp.check_output_file(out_png, ("png",), "PNG")
+    arrays_in = lp.read_bundle_arrays(bundle_dir)   # the core's one validated loader
+    bundle_dir, meta, heads = Path(bundle_dir), arrays_in.meta, arrays_in.heads
+    target, surfaces = arrays_in.target, arrays_in.surfaces
+    if arrays_in.z < 2:
+        raise lp.BundleError(f"{bundle_dir}: z = 1 has no surface to render; use the CLI figure")
+    if target is None:
+        raise lp.BundleError(f"{bundle_dir}: this bundle has no target to draw beside its "
+                             "surfaces; use `losspattern export` for its surfaces")
     _use_egl()
     from .views.arrays import argmin_xy, plane, shared_levels
 

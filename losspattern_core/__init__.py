@@ -62,6 +62,8 @@ _NAMES: dict[str, str] = {
     "surfaces_from_run": "exports", "import_loss_landscape_h5": "exports",
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
+    "read_bundle_arrays": "io.bundle", "BundleArrays": "io.bundle",
+    "check_image_size": "io.options", "check_output_file": "io.options",
     "verify": "measure.verify", "any_figure": "io.figure",
     # data
     "Dataset": "data.datasets", "load_dataset": "data.datasets",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from losspattern_core.io import options as opt
-from losspattern_core.networks import FAMILIES
 
 CONV_BATCH = 128   # conv families: every alpha point costs an image-sized forward pass
+# the network families (networks.FAMILIES; spelled out so --help does not import torch)
+ARCHS = ("mlp", "cnn", "resnet")
 
 
 def channel_list(text: str) -> tuple[int, ...]:
@@ -51,7 +52,7 @@ def add_construct_parser(sub, func) -> None:
     c.add_argument("--z", type=opt.int_range(1, 8), default=2, help="pattern dimension")
     c.add_argument("--rgb", action="store_true", help="three heads draw a colour image")
     c.add_argument("--depth", type=opt.int_range(2, 16), default=3, help="hidden layers")
-    c.add_argument("--arch", default="mlp", choices=FAMILIES,
+    c.add_argument("--arch", default="mlp", choices=ARCHS,
                    help="network family: mlp, cnn (VGG-like, Skorokhodov & Burtsev), resnet")
     c.add_argument("--width", type=opt.int_range(1, 8192), default=None,
                    help="mlp: units per hidden layer (default 128); resnet: channels (16)")

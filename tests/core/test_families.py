@@ -177,3 +177,17 @@ def test_every_family_writes_a_format2_bundle_that_plain_torch_and_verify_reprod
     assert abs(recomputed - stored) < 1e-5
     report = verify(lp.load_bundle(out))
     assert report["ok"], report
+
+
+def test_the_command_line_offers_exactly_the_families_and_stays_light():
+    import subprocess
+    import sys
+
+    from losspattern_core.commands.construct_args import ARCHS
+    from losspattern_core.networks import FAMILIES
+
+    assert ARCHS == FAMILIES
+    code = "import sys, losspattern_core.cli; print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.stdout.strip() == "False", res.stderr[-1000:]
