@@ -68,8 +68,8 @@ class BaselineResult:
         return out
 
 
-def init_for_inputs(model: nn.Sequential, spec: NetworkSpec, rows: slice | None = None,
-                    cols: slice | None = None) -> None:
+def init_for_inputs(model: nn.Sequential, spec: NetworkSpec, generator: torch.Generator,
+                    rows: slice | None = None, cols: slice | None = None) -> None:
     """Re-initialise layer 2 of a sine network for features of x (not pattern coordinates).
 
     ``build_mlp`` gives layer 2 U(-2, 2) because in Theorem 1 it reads alpha in [0, 1]; fed by
@@ -84,7 +84,7 @@ def init_for_inputs(model: nn.Sequential, spec: NetworkSpec, rows: slice | None 
     n = len(range(lin.in_features)[cols])
     bound = math.sqrt(6 / max(n, 1)) / spec.sine_w0
     with torch.no_grad():
-        lin.weight[rows, cols].uniform_(-bound, bound)
+        lin.weight[rows, cols].uniform_(-bound, bound, generator=generator)
 
 
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: int = 8192,
@@ -178,9 +178,10 @@ def train_ordinary(dataset: Dataset, network: NetworkSpec, *, steps: int | None 
     """Train a fresh network of ``network``'s architecture (any family, one head) normally."""
     steps, lr, batch = steps or STEPS, lr or LR, batch or BATCH
     spec = dataclasses.replace(network, heads=1)
-    model = build_network(spec, seed=seed)
+    gen = torch.Generator().manual_seed(int(seed))   # build and re-init: one local stream
+    model = build_network(spec, generator=gen)
     if spec.family == "mlp":
-        init_for_inputs(model, spec)
+        init_for_inputs(model, spec, gen)
     model = model.to(device)
     X, y = (torch.as_tensor(np.asarray(a), device=device) for a in dataset.split("train"))
     X, y = as_input(X.float(), spec), y.long()

@@ -143,7 +143,8 @@ def check_zero_blocks(model: nn.Sequential, b: Blocks) -> None:
 def build_network(resolved: Resolved, b: Blocks) -> nn.Sequential:
     """theta_0's architecture with the block structure: off-diagonal blocks are exactly 0."""
     cfg, net = resolved.config, resolved.network
-    model = build_mlp(net, seed=cfg.seed)
+    gen = torch.Generator().manual_seed(int(cfg.seed))   # build and re-init: one local stream
+    model = build_mlp(net, generator=gen)
     lins = [m for m in model if isinstance(m, nn.Linear)]
     with torch.no_grad():
         lins[0].weight[: b.z].zero_()           # the pattern units see no input ...
@@ -154,11 +155,12 @@ def build_network(resolved: Resolved, b: Blocks) -> nn.Sequential:
             lin.weight[: b.alpha, b.alpha:].zero_()
             lin.weight[b.alpha:, : b.alpha].zero_()
         if net.activation == "sin":  # SIREN bounds for each block's own fan-in
-            baseline.init_for_inputs(model, net, rows=slice(b.alpha, None), cols=slice(b.z, None))
+            baseline.init_for_inputs(model, net, gen, rows=slice(b.alpha, None),
+                                     cols=slice(b.z, None))
             for lin in lins[2:-1]:
-                lin.weight[: b.alpha, : b.alpha].uniform_(-math.sqrt(6 / b.alpha),
-                                                          math.sqrt(6 / b.alpha))
-                lin.weight[b.alpha:, b.alpha:].uniform_(-math.sqrt(6 / b.x), math.sqrt(6 / b.x))
+                a_bound, x_bound = math.sqrt(6 / b.alpha), math.sqrt(6 / b.x)
+                lin.weight[: b.alpha, : b.alpha].uniform_(-a_bound, a_bound, generator=gen)
+                lin.weight[b.alpha:, b.alpha:].uniform_(-x_bound, x_bound, generator=gen)
     return model.to(cfg.device)
 
 

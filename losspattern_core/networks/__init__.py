@@ -12,11 +12,13 @@ from .layers import ACTIVATIONS, LAYER_TYPES, Residual, Sine, build, make_activa
 from .spec import FAMILIES, NetworkSpec
 
 
-def build_network(spec: NetworkSpec, seed: int = 0) -> nn.Sequential:
+def build_network(spec: NetworkSpec, seed: int = 0,
+                  generator: torch.Generator | None = None) -> nn.Sequential:
     """Build and initialise any family: PyTorch's default init, and SIREN's for sine MLPs
     (the layer after the pattern units reads coordinates in [0, 1): U(-c, c); later layers
-    U(+-sqrt(6/n)) keep sin(x) unit-scale). One local generator draws every number."""
-    model, gen = initialise(spec.layers(), seed)
+    U(+-sqrt(6/n)) keep sin(x) unit-scale). One local generator draws every number: pass
+    ``generator`` to continue its stream afterwards (a caller's own re-initialisation)."""
+    model, gen = initialise(spec.layers(), seed, generator)
     if spec.family == "mlp" and spec.activation == "sin":
         linears = [m for m in model if isinstance(m, nn.Linear)]
         with torch.no_grad():
@@ -27,9 +29,10 @@ def build_network(spec: NetworkSpec, seed: int = 0) -> nn.Sequential:
     return model
 
 
-def build_mlp(spec: NetworkSpec, seed: int = 0) -> nn.Sequential:
+def build_mlp(spec: NetworkSpec, seed: int = 0,
+              generator: torch.Generator | None = None) -> nn.Sequential:
     """``build_network`` for an MLP spec (kept for the callers that build MLPs by name)."""
-    return build_network(spec, seed)
+    return build_network(spec, seed, generator)
 
 
 def as_input(X, spec: NetworkSpec) -> torch.Tensor:

@@ -26,10 +26,12 @@ def default_init(mod: nn.Module, gen: torch.Generator) -> None:
         mod.reset_parameters()
 
 
-def initialise(layers: list[dict], seed: int) -> tuple[nn.Sequential, torch.Generator]:
-    """Build ``layers`` on CPU with PyTorch's default init from a local generator; returns the
-    generator too, so a family's own re-initialisation continues the same stream."""
-    gen = torch.Generator().manual_seed(int(seed))
+def initialise(layers: list[dict], seed: int, generator: torch.Generator | None = None,
+               ) -> tuple[nn.Sequential, torch.Generator]:
+    """Build ``layers`` on CPU with PyTorch's default init from a local generator (``generator``
+    if given, else one seeded with ``seed``); returns the generator too, so a caller's own
+    re-initialisation continues the same stream."""
+    gen = generator if generator is not None else torch.Generator().manual_seed(int(seed))
     model = build(layers, device="meta").to_empty(device="cpu")
     with torch.no_grad():
         for mod in model.modules():

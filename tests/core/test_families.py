@@ -191,3 +191,16 @@ def test_the_command_line_offers_exactly_the_families_and_stays_light():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert res.stdout.strip() == "False", res.stderr[-1000:]
+
+
+def test_theorem2_network_init_ignores_the_global_rng():
+    """Every random number of a run's init comes from its own seed: drawing from (or seeding)
+    the global RNG between two builds changes nothing."""
+    import losspattern_core.constructions.theorem2 as t2
+
+    r = lp.validate(lp.ConstructionConfig(theorem=2, pattern="bowl", width=48))
+    a = t2.build_network(r, t2.blocks_for(r)).state_dict()
+    torch.manual_seed(123)
+    torch.rand(1000)
+    b = t2.build_network(r, t2.blocks_for(r)).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
