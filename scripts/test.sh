@@ -16,7 +16,9 @@ run_pytest() {  # pytest exits 5 when it collects nothing: that is a failure her
   return "$rc"
 }
 echo "== core tests (GUI packages blocked)"
-LOSSPATTERN_BLOCK_GUI=1 run_pytest .venv/bin/python -m pytest -p no:pytest-qt tests/core "$@"
+# (pytest-qt is off here, so its ini keys are unknown: that warning is expected)
+LOSSPATTERN_BLOCK_GUI=1 run_pytest .venv/bin/python -m pytest -p no:pytest-qt \
+  -W "ignore:Unknown config option:pytest.PytestConfigWarning" tests/core "$@"
 echo "== app, GL and the rest (Xvfb)"
 command -v xvfb-run >/dev/null || { echo "xvfb-run is missing: install xvfb (setup.sh does as root)" >&2; exit 1; }
 export QT_QPA_PLATFORM=xcb
