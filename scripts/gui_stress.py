@@ -54,9 +54,12 @@ def new_window(app, errors: list):
 
 
 def close(app, win) -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     win.close()
     win.deleteLater()
     app.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)   # as the event loop would
     gc.collect()
 
 
