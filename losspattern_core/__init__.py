@@ -54,6 +54,7 @@ _NAMES: dict[str, str] = {
     "trajectory_pca": "explore", "hessian_directions": "explore",
     "train_trajectory": "explore", "split_loss": "explore", "model_at": "explore",
     "hutchinson_trace": "explore",
+    "network_spec": "config", "build_network": "networks", "as_input": "networks",
     "analyse_surface": "measure.analysis", "sharpness": "measure.analysis",
     "persistence_diagram": "measure.persistence", "basin_count": "measure.persistence",
     "bottleneck_distance": "measure.persistence",
