@@ -7,47 +7,24 @@ fixture; the guard checks nothing Qt when no QApplication exists.
 
 from __future__ import annotations
 
-import gc
 import threading
 import types
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from qt_guard import qt_leak_guard
 
 import losspattern_core as lp
 
 TINY = dict(steps=60, grid=16, width=32)
-GRACE_MS = 5000   # a thread that has been told to stop gets this long to end
 
 
 @pytest.fixture(autouse=True)
 def no_leaks(monkeypatch):
-    """Fail the test if it leaves a QThread running or top-level widgets alive."""
-    from PySide6.QtCore import QCoreApplication, QEvent, QThread
-    from PySide6.QtWidgets import QApplication
-
-    started: list = []
-    real_start = QThread.start
-    monkeypatch.setattr(QThread, "start",
-                        lambda self, *a: (started.append(self), real_start(self, *a))[1])
-    app = QApplication.instance()
-    before = {id(w) for w in app.topLevelWidgets()} if app is not None else set()
-    yield
-    running = [t.objectName() for t in started if not t.wait(GRACE_MS)]
-    loaders = [t.name for t in threading.enumerate() if t.name.startswith("dataset-")
-               and (t.join(GRACE_MS / 1000) or t.is_alive())]
-    app = QApplication.instance()
-    leaked = []
-    if app is not None:
-        app.processEvents()
-        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
-        gc.collect()
-        leaked = [type(w).__name__ for w in app.topLevelWidgets()
-                  if id(w) not in before and w.isVisible()]
-    assert not running, f"QThreads still running after the test: {running}"
-    assert not loaders, f"dataset loader threads still alive after the test: {loaders}"
-    assert not leaked, f"top-level widgets left open after the test: {leaked}"
+    """Fail the test if it leaves a QThread running, a loader thread or top-level widgets."""
+    with qt_leak_guard(monkeypatch):
+        yield
 
 
 @pytest.fixture(autouse=True)
