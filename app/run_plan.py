@@ -47,3 +47,9 @@ def position(progress: Progress, theorem: int) -> tuple[int, int, str, float] | 
     else:
         within = 0.0
     return k + 1, len(plan), NAMES[phase], (k + min(within, 1.0)) / len(plan)
+
+
+def whole_run_text(where: tuple[int, int, str, float], eta: str) -> str:
+    """The bar's text: "phase 2 of 4 · fitting the pattern · whole run 43 % · ETA ~1 min"."""
+    k, n, name, fraction = where
+    return f"phase {k} of {n} · {name} · whole run {100 * fraction:.0f} % · {eta}"

@@ -7,8 +7,11 @@ The buttons' clicks are wired by the main window.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..captions import activity_texts, outcome_texts
+from ..eta import WholeRunEta
+from ..run_plan import position, whole_run_text
 from ..state import AppState
 
 MAX_CURVE_POINTS = 4000
@@ -32,6 +37,12 @@ class RunPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self._z = None
+        self.eta = WholeRunEta()
+        self._eta_run = None          # the run the estimate is for
+        self._run_started = 0.0       # time.monotonic() when that run was first seen
+        self._eta_tick = QTimer(self)  # the ETA counts down between progress events
+        self._eta_tick.setInterval(1000)
+        self._eta_tick.timeout.connect(self._show_bar_text)
         self.start = QPushButton("▶ Start")
         self.start.setToolTip("Build the network (Ctrl+R)")
         self.start.setStyleSheet("QPushButton { font-weight: bold; padding: 4px 14px; }")
@@ -90,6 +101,7 @@ class RunPanel(QWidget):
         if st.running:
             text, fraction, status = activity_texts(
                 st.progress, st.live.config.theorem if st.live is not None else None)
+            text = self._whole_run_text() or text
             if fraction is None:
                 self.bar.setRange(0, 0)   # busy: the amount of work is not known in advance
             else:
@@ -104,7 +116,31 @@ class RunPanel(QWidget):
                 self.bar.setValue(0)
         self.bar.setFormat(text)
         self.status.setText(status)
+        if st.running != self._eta_tick.isActive():
+            (self._eta_tick.start if st.running else self._eta_tick.stop)()
         self._show_curve()
+
+    def _whole_run_text(self, new_progress: bool = True) -> str | None:
+        """"phase k of n · what · whole run p % · ETA ~…" for a construction whose phase is in
+        the plan (None otherwise: a re-measure, or a phase the plan does not know)."""
+        st = self.state
+        if st.live is None or st.progress.activity != "construction":
+            return None
+        now = time.monotonic()
+        if st.live.run_id != self._eta_run:
+            self._eta_run, self._run_started = st.live.run_id, now
+            self.eta.reset()
+        where = position(st.progress, st.live.config.theorem)
+        if where is None:
+            return None
+        if new_progress:    # the timer's ticks only count the estimate down
+            self.eta.update(now - self._run_started, where[3])
+        return whole_run_text(where, self.eta.text(now - self._run_started))
+
+    def _show_bar_text(self) -> None:
+        text = self._whole_run_text(new_progress=False) if self.state.running else None
+        if text is not None:
+            self.bar.setFormat(text)
 
     def _show_curve(self) -> None:
         run = self.state.live or self.state.result
