@@ -58,6 +58,14 @@ _NAMES: dict[str, str] = {
     "analyse_surface": "measure.analysis", "sharpness": "measure.analysis",
     "persistence_diagram": "measure.persistence", "basin_count": "measure.persistence",
     "bottleneck_distance": "measure.persistence",
+    # the network a run builds, summarised; the multi-point optimisation (Skorokhodov & Burtsev)
+    "layer_summary": "networks.summary", "NetworkSummary": "networks.summary",
+    "LayerRow": "networks.summary",
+    "MpoConfig": "constructions.mpo", "validate_mpo": "constructions.mpo",
+    "construct_mpo": "constructions.mpo:construct",
+    "mpo_point_surface": "constructions.mpo_surface:point_surface",
+    "save_mpo_bundle": "constructions.mpo_bundle", "icon_metrics": "measure.compare_mpo",
+    "icon_to_grid": "constructions.mpo_mask:image_to_grid",
     # exports: the formats other tools read, and loss-landscape h5 import
     "export_surface": "exports", "formats_for": "exports", "open_surfaces": "exports",
     "surfaces_from_run": "exports", "import_loss_landscape_h5": "exports",
