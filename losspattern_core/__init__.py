@@ -72,6 +72,7 @@ _NAMES: dict[str, str] = {
     # bundles
     "save_bundle": "io.bundle", "load_bundle": "io.bundle", "Bundle": "io.bundle",
     "read_bundle_arrays": "io.bundle", "BundleArrays": "io.bundle",
+    "reopen_bundle": "io.reopen", "Reopened": "io.reopen",
     "check_image_size": "io.options", "check_output_file": "io.options",
     "verify": "measure.verify", "any_figure": "io.figure",
     # data
