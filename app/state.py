@@ -28,6 +28,7 @@ import losspattern_core as lp
 
 from .choice import FALLBACK_PATTERN, Choice, is_function, pattern_allowed
 from .events import TOPICS, Events
+from .opened_run import chosen_config
 from .records import Progress, Run
 from .runs import Runs
 from .shown import PREVIEW_GRID, Shown, minimum_fracs, shown_of
@@ -84,6 +85,7 @@ class AppState:
         self.dataset_error = ""
         self.floor: float | None = None           # H(π) of the loaded dataset's train labels
         self.runs = Runs(self._notify)
+        self.opened: dict = {}   # run id -> OpenedSource: runs reopened from disk (opened_run.py)
         self.view = ViewState()
         self._load_dataset = load_dataset or load_dataset_now
         self._preview: tuple = (None, "")
@@ -211,7 +213,7 @@ class AppState:
         """A finished run is what the views show (its settings are the chosen ones) and
         nothing runs: Re-measure applies to it."""
         r = self.result
-        return (r is not None and r.finished and not self.running
+        return (r is not None and r.finished and r.construction is not None and not self.running
                 and self.shown.run_id == r.run_id)
 
     def show_run(self, run_id: int) -> bool:
@@ -319,7 +321,7 @@ class AppState:
     def _notify(self, *topics: str) -> None:
         todo = set(topics)
         if "shown" in todo:
-            self.shown = shown_of(self.live, self.result, self.choice.config(), self.preview)
+            self.shown = shown_of(self.live, self.result, chosen_config(self), self.preview)
             if self._follow_minimum():
                 todo.add("view")
         for topic in TOPICS:
