@@ -66,6 +66,7 @@ _NAMES: dict[str, str] = {
     "mpo_point_surface": "constructions.mpo_surface:point_surface",
     "save_mpo_bundle": "constructions.mpo_bundle", "icon_metrics": "measure.compare_mpo",
     "icon_to_grid": "constructions.mpo_mask:image_to_grid",
+    "mpo_binary_icon": "constructions.mpo_mask:binary_icon",
     # exports: the formats other tools read, and loss-landscape h5 import
     "export_surface": "exports", "formats_for": "exports", "open_surfaces": "exports",
     "surfaces_from_run": "exports", "import_loss_landscape_h5": "exports",
