@@ -1,9 +1,9 @@
 """A multi-point optimisation result as a construction bundle, format 2 (bundle-format.md:
 method ``"mpo"``, the plane's two dense directions in directions.safetensors).
 
-This small writer exists because, when it was written, ``io.bundle_write.save_bundle`` wrote
-format 1 only; it uses that module's helpers (destination checks, checksums, atomic folder)
-and should give way to the shared format-2 writer once there is one.
+The files are written through the shared format-2 writer ``io.bundle_write.commit_bundle``
+(destination checks, checksums, metrics.json, construction.json last, one atomic rename), the
+same one every construction's bundle goes through.
 
 The binary target is stored as T = tau * (1 - icon) (loss_low 0, loss_high tau: the shape's
 cells want a low loss, the background's at least tau, the clamp of the objective) and the
@@ -14,7 +14,6 @@ surfaces were measured on a subset of a split, ``measured_on`` in construction.j
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -24,8 +23,13 @@ import numpy as np
 import torch
 
 from losspattern_core.errors import LossPatternError
-from losspattern_core.io.atomic import commit_folder, remove_quietly, temporary_folder
-from losspattern_core.io.bundle_write import FORMAT, check_out, finite_json, sha256_file
+from losspattern_core.io.bundle_write import (
+    FORMAT,
+    commit_bundle,
+    save_dense_directions,
+    save_split,
+    save_state,
+)
 
 from .mpo import MpoResult
 from .mpo_mask import image_to_grid
@@ -89,26 +93,18 @@ def save_mpo_bundle(out: str | os.PathLike, result: MpoResult, surfaces: dict,
     """Write the bundle atomically. ``surfaces``: {"train"|"test": (loss, accuracy)} grid
     arrays; ``subset``: {split: indices into the canonical order} when measured on a subset;
     ``extras(tmp)`` may add files (a figure) before the checksums are taken."""
-    from safetensors.torch import save_file
-
-    out = Path(out)
-    check_out(out, overwrite)
     for split, (loss, acc) in surfaces.items():
         if not (np.isfinite(loss).all() and np.isfinite(acc).all()):
             raise LossPatternError(f"refusing to write the {split} surface: it holds "
                                    "non-finite values (the network overflows on this plane)")
     tau = result.config.tau
     meta = _meta(result, tau, subset)
-    tmp = temporary_folder(out)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in
-                   result.model.state_dict().items()}, str(tmp / "weights.safetensors"))
-        save_file({f"d{i}.{k}": t.detach().cpu().contiguous() for i, d in
-                   enumerate(result.directions) for k, t in d.tensors.items()},
-                  str(tmp / "directions.safetensors"))
+
+    def write_files(tmp: Path) -> None:
+        save_state(tmp, result.model)
+        save_dense_directions(tmp, result.directions)
         ds = result.run.dataset
-        np.savez(tmp / "split.npz", train_idx=ds.train_idx.astype(np.int64),
-                 test_idx=ds.test_idx.astype(np.int64))
+        save_split(tmp, ds.train_idx, ds.test_idx)
         if subset is not None:
             np.savez(tmp / "eval_idx.npz", **{f"{s}_idx": np.asarray(i, np.int64)
                                              for s, i in subset.items()})
@@ -120,18 +116,5 @@ def save_mpo_bundle(out: str | os.PathLike, result: MpoResult, surfaces: dict,
         note = "" if subset is None else " (on a subset of each split: see measured_on)"
         (tmp / "README.txt").write_text(README.format(grid=result.grid, last=result.grid - 1,
                                                       subset=note))
-        if extras is not None:
-            extras(tmp)
-        (tmp / "metrics.json").write_text(json.dumps(finite_json(metrics), indent=2,
-                                                     allow_nan=False))
-        meta["checksums"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())
-                             if p.is_file() and p.name != "construction.json"}
-        (tmp / "construction.json").write_text(json.dumps(finite_json(meta), indent=2,
-                                                          allow_nan=False))
-        commit_folder(tmp, out, on_commit)
-    except BaseException as exc:
-        remove_quietly(tmp)
-        if isinstance(exc, OSError):
-            raise LossPatternError(f"could not write the bundle to {out}: {exc}") from exc
-        raise
-    return out
+
+    return commit_bundle(out, meta, write_files, metrics, overwrite, extras, on_commit)

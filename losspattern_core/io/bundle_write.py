@@ -215,42 +215,52 @@ def check_out(out: Path, overwrite: bool) -> None:
         raise LossPatternError(f"cannot write to {parent}: not a writable folder")
 
 
-def save_bundle(out: str | os.PathLike, con, measurement, metrics: dict,
-                overwrite: bool = False, extras: Callable[[Path], None] | None = None,
-                on_commit: Callable[[Path], None] | None = None) -> Path:
-    """Write the bundle atomically (temporary sibling folder, then rename).
-
-    ``extras(tmp)`` may add files (the CLI's figure.png) before metrics.json is written, and
-    may update ``metrics``; every file's SHA-256 goes into construction.json. ``on_commit``
-    is called once the bundle is in place, before a held Ctrl+C is delivered.
-    """
+def save_state(folder: Path, model, name: str = "weights.safetensors") -> None:
+    """theta_0: the model's state_dict (buffers included) as safetensors."""
     from safetensors.torch import save_file
 
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+              str(folder / name))
+
+
+def save_dense_directions(folder: Path, directions) -> None:
+    """directions.safetensors: tensor ``d{i}.{param}`` per dense direction i (bundle-format)."""
+    from safetensors.torch import save_file
+
+    save_file({f"d{i}.{k}": t.detach().cpu().contiguous() for i, d in enumerate(directions)
+               if d.tensors for k, t in d.tensors.items()}, str(folder / "directions.safetensors"))
+
+
+def save_split(folder: Path, train_idx, test_idx) -> None:
+    np.savez(folder / "split.npz", train_idx=np.asarray(train_idx, np.int64),
+             test_idx=np.asarray(test_idx, np.int64))
+
+
+def commit_bundle(out: str | os.PathLike, meta: dict, write_files: Callable[[Path], None],
+                  metrics: dict, overwrite: bool = False,
+                  extras: Callable[[Path], None] | None = None,
+                  on_commit: Callable[[Path], None] | None = None) -> Path:
+    """The one atomic bundle writer: every bundle (constructions, baselines) goes through it.
+
+    Checks the destination, then in a temporary sibling folder: ``write_files(tmp)`` (the
+    arrays and tensors), ``extras(tmp)`` (a figure; it may still update ``metrics``),
+    metrics.json, and construction.json last with the SHA-256 of every other file; then one
+    rename puts the bundle in place (``on_commit`` runs then, before a held Ctrl+C is
+    delivered). On any failure the temporary folder is removed: nothing half-written stays.
+    """
     out = Path(out)
     check_out(out, overwrite)
-    meta = construction_json(con)
-    for name, value in (("surface_train", measurement.surfaces["train"]),
-                        ("surface_test", measurement.surfaces["test"]), ("target", con.target)):
-        if not np.isfinite(value).all():
-            raise LossPatternError(f"refusing to write {name}.npy: it holds non-finite values")
     tmp = temporary_folder(out)
     try:
-        state = {k: v.detach().cpu().contiguous() for k, v in con.model.state_dict().items()}
-        save_file(state, str(tmp / "weights.safetensors"))
-        ds = con.resolved.dataset
-        np.savez(tmp / "split.npz", train_idx=ds.train_idx.astype(np.int64),
-                 test_idx=ds.test_idx.astype(np.int64))
-        np.save(tmp / "target.npy", con.target)
-        for split in ("train", "test"):
-            np.save(tmp / f"surface_{split}.npy", measurement.surfaces[split])
-        (tmp / "README.txt").write_text(readme_text(meta))
+        write_files(tmp)
         if extras is not None:
             extras(tmp)
         (tmp / "metrics.json").write_text(json.dumps(finite_json(metrics), indent=2,
                                                      allow_nan=False))
         meta["checksums"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())
                              if p.is_file() and p.name != "construction.json"}
-        (tmp / "construction.json").write_text(json.dumps(meta, indent=2, allow_nan=False))
+        (tmp / "construction.json").write_text(json.dumps(finite_json(meta), indent=2,
+                                                          allow_nan=False))
         commit_folder(tmp, out, on_commit)
     except BaseException as exc:
         remove_quietly(tmp)
@@ -258,3 +268,30 @@ def save_bundle(out: str | os.PathLike, con, measurement, metrics: dict,
             raise LossPatternError(f"could not write the bundle to {out}: {exc}") from exc
         raise
     return out
+
+
+def save_bundle(out: str | os.PathLike, con, measurement, metrics: dict,
+                overwrite: bool = False, extras: Callable[[Path], None] | None = None,
+                on_commit: Callable[[Path], None] | None = None) -> Path:
+    """Write a construction's bundle atomically (``commit_bundle``).
+
+    ``extras(tmp)`` may add files (the CLI's figure.png) before metrics.json is written, and
+    may update ``metrics``; every file's SHA-256 goes into construction.json. ``on_commit``
+    is called once the bundle is in place, before a held Ctrl+C is delivered.
+    """
+    meta = construction_json(con)
+    for name, value in (("surface_train", measurement.surfaces["train"]),
+                        ("surface_test", measurement.surfaces["test"]), ("target", con.target)):
+        if not np.isfinite(value).all():
+            raise LossPatternError(f"refusing to write {name}.npy: it holds non-finite values")
+
+    def write_files(tmp: Path) -> None:
+        save_state(tmp, con.model)
+        ds = con.resolved.dataset
+        save_split(tmp, ds.train_idx, ds.test_idx)
+        np.save(tmp / "target.npy", con.target)
+        for split in ("train", "test"):
+            np.save(tmp / f"surface_{split}.npy", measurement.surfaces[split])
+        (tmp / "README.txt").write_text(readme_text(meta))
+
+    return commit_bundle(out, meta, write_files, metrics, overwrite, extras, on_commit)
