@@ -23,6 +23,12 @@ MAX_FRAMES = 1024              # a multi-frame image used as a z = 3 stack
 MAX_TOTAL_PIXELS = 4 * MAX_IMAGE_PIXELS  # over all frames of a stack (decoding time)
 WORK_RESOLUTION = 256          # images are resampled (anti-aliased) to at most this side first
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# How a non-square image becomes the square alpha domain. The default keeps the aspect by
+# cropping the centre square: every point of the domain is picture (fitting would add
+# plateaus of constant loss that are not in the picture, stretching distorts it).
+ASPECTS = ("crop", "fit", "stretch")
+DEFAULT_ASPECT = "crop"
+PAD_VALUE = 1.0  # fit pads with white, as transparent areas are composited (before invert)
 # Pillow's own pixel limit is a process-wide setting; it is lifted (we check every frame
 # ourselves, with a message naming the size) only while this lock is held.
 _PILLOW_LIMIT_LOCK = threading.Lock()
@@ -127,3 +133,33 @@ def _decode(image, path: Path, rgb: bool, max_frames: int) -> tuple[list[np.ndar
             if max_frames == 1:
                 break
     return frames, grey
+
+
+def check_aspect(aspect: str | None) -> str:
+    """The aspect mode to use: ``aspect`` if it is one of ASPECTS, the default for None."""
+    if aspect is None:
+        return DEFAULT_ASPECT
+    if aspect not in ASPECTS:
+        raise PatternError(f"pattern option aspect={aspect!r} is not one of "
+                           f"{', '.join(ASPECTS)} (crop: the centre square, fit: padded to a "
+                           "square, stretch: squashed to a square)")
+    return aspect
+
+
+def square_image(img: np.ndarray, aspect: str, pad: float = PAD_VALUE
+                 ) -> tuple[np.ndarray, str]:
+    """An image (H, W[, C]) made square as ``aspect`` says, and what was done ("" when the
+    image is square or stretched: the square domain then maps onto the image as it is)."""
+    h, w = img.shape[:2]
+    if h == w or aspect == "stretch":
+        return img, ("" if h == w else f"{w}x{h} stretched to the square (aspect=stretch)")
+    if aspect == "crop":
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        out = img[top:top + side, left:left + side]
+        return out, f"{w}x{h} cropped to its centre {side}x{side} (aspect=crop)"
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    out = np.full((side, side) + img.shape[2:], pad, dtype=img.dtype)
+    out[top:top + h, left:left + w] = img
+    return out, f"{w}x{h} fitted into {side}x{side}, padded with {pad:g} (aspect=fit)"

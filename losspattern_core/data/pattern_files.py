@@ -10,7 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from losspattern_core.data.images import MAX_FILE_BYTES, MAX_FRAMES, read_frames
+from losspattern_core.data.images import (
+    MAX_FILE_BYTES,
+    MAX_FRAMES,
+    check_aspect,
+    read_frames,
+    square_image,
+)
 from losspattern_core.data.pattern_core import Pattern
 from losspattern_core.errors import PatternError
 from losspattern_core.io.limits import MAX_TEXT_BYTES, check_memory
@@ -45,16 +51,20 @@ def bilinear(img: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def image_pattern(path: str | os.PathLike, smooth: float = 0.0, invert: bool = False,
-                  rgb: bool = False, name: str | None = None) -> Pattern:
+                  rgb: bool = False, name: str | None = None,
+                  aspect: str | None = None) -> Pattern:
     """A 2-D pattern from an image: bright = high loss (``invert`` flips it).
 
-    ``smooth`` is a Gaussian sigma in pixels of the working image (longest side 256).
+    ``smooth`` is a Gaussian sigma in pixels of the working image (longest side 256);
+    ``aspect`` (crop, fit or stretch; default crop) says how a non-square image becomes the
+    square alpha domain. A non-square image's source and description name the mode.
     """
     path = Path(path).expanduser()
+    aspect = check_aspect(aspect)
     if not path.exists() and not path.is_symlink():
         raise PatternError(f"image {path} does not exist")
     frames, grey = read_frames(path, rgb)
-    img = smooth_image(frames[0], smooth)
+    img, squared = square_image(smooth_image(frames[0], smooth), aspect)
     if invert:
         img = 1.0 - img
     channels = 3 if rgb else 1
@@ -63,8 +73,10 @@ def image_pattern(path: str | os.PathLike, smooth: float = 0.0, invert: bool = F
                 and np.array_equal(img[..., 1], img[..., 2])):
         note = (f"{path.name} is a greyscale image: converted to RGB, so its three channels "
                 "(and the three heads' targets) are equal")
-    return Pattern(name or path.stem, 2, lambda a: bilinear(img, a), channels, str(path),
-                   f"image {path.name} ({img.shape[1]}x{img.shape[0]} working resolution"
+    source = f"{path}:aspect={aspect}" if squared else str(path)
+    return Pattern(name or path.stem, 2, lambda a: bilinear(img, a), channels, source,
+                   f"image {path.name} ({f'{squared}, ' if squared else ''}"
+                   f"{img.shape[1]}x{img.shape[0]} working resolution"
                    f"{f', smoothed sigma={smooth:g} px' if smooth else ''})", note)
 
 
@@ -156,11 +168,14 @@ def load_values(path: Path) -> np.ndarray:
 
 
 def image_stack(paths: list[Path], smooth: float, invert: bool, rgb: bool, name: str,
-                source: str) -> Pattern:
-    """z = 3 from images: slice k of the volume (direction 3) is image k."""
+                source: str, aspect: str | None = None) -> Pattern:
+    """z = 3 from images: slice k of the volume (direction 3) is image k, each made square
+    as ``aspect`` says (``square_image``)."""
     if len(paths) > MAX_FRAMES:
         raise PatternError(f"{name}: {len(paths)} images; a stack takes at most {MAX_FRAMES}")
-    imgs = [smooth_image(read_frames(p, rgb)[0][0], smooth) for p in paths]
+    aspect = check_aspect(aspect)
+    imgs = [square_image(smooth_image(read_frames(p, rgb)[0][0], smooth), aspect)[0]
+            for p in paths]
     return stack_pattern(imgs, invert, rgb, name, source, f"{len(imgs)} images")
 
 
@@ -186,9 +201,12 @@ def stack_pattern(imgs: list[np.ndarray], invert: bool, rgb: bool, name: str, so
                                f"({vol.shape[0]}x{vol.shape[1]}x{vol.shape[2]})")
 
 
-def image_frames(path: Path, rgb: bool, smooth: float) -> list[np.ndarray]:
-    """Every frame of a multi-frame image (TIFF/GIF stack), smoothed."""
+def image_frames(path: Path, rgb: bool, smooth: float,
+                 aspect: str | None = None) -> list[np.ndarray]:
+    """Every frame of a multi-frame image (TIFF/GIF stack), smoothed and made square as
+    ``aspect`` says."""
+    aspect = check_aspect(aspect)
     if not path.exists() and not path.is_symlink():
         raise PatternError(f"image {path} does not exist")
     frames, _ = read_frames(path, rgb, max_frames=MAX_FRAMES)
-    return [smooth_image(f, smooth) for f in frames]
+    return [square_image(smooth_image(f, smooth), aspect)[0] for f in frames]

@@ -7,7 +7,9 @@ Sources by dimension z:
   * any z: the analytic functions (``bumps``, ``rings``, ...);
   * z = 1: a ``.csv`` or ``.npy`` of values, or one row of an image (``smiley:row=0.5``, the
     2-D pattern's slice at alpha_2 = 0.5, 0 = bottom row);
-  * z = 2: an image (greyscale or, with --rgb, colour), or a 2-D ``.npy``/``.csv``;
+  * z = 2: an image (greyscale or, with --rgb, colour), or a 2-D ``.npy``/``.csv``; a
+    non-square image is cropped to its centre square unless ``aspect=fit`` (padded to a
+    square) or ``aspect=stretch`` says otherwise (``photo.jpg:aspect=fit``);
   * z = 3: a ``.npy`` volume, a folder of images (sorted by name: slice k along direction 3)
     or a multi-frame image (TIFF/GIF stack);
   * z >= 4: functions or a ``.npy`` of rank z.
@@ -24,7 +26,13 @@ from pathlib import Path
 import numpy as np
 from losspattern_assets import pattern_images
 
-from losspattern_core.data.images import MAX_FILE_BYTES, MAX_IMAGE_PIXELS  # noqa: F401
+from losspattern_core.data.images import (  # noqa: F401
+    ASPECTS,
+    DEFAULT_ASPECT,
+    MAX_FILE_BYTES,
+    MAX_IMAGE_PIXELS,
+    check_aspect,
+)
 from losspattern_core.data.pattern_core import (  # noqa: F401
     LossRange,
     Pattern,
@@ -109,8 +117,12 @@ def _row_pattern(path: Path, row: str, z: int, img: Pattern, label: str) -> Patt
                    img.note)
 
 
-def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool = False) -> Pattern:
-    """Resolve a pattern spec: a function name, a built-in image name or an image path."""
+def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool = False,
+                 aspect: str | None = None) -> Pattern:
+    """Resolve a pattern spec: a function name, a built-in image name or an image path.
+
+    ``aspect`` (crop, fit, stretch; None: the spec's ``aspect=`` option or crop) says how a
+    non-square image becomes the square alpha domain; functions and arrays ignore it."""
     if not isinstance(spec, str) or not spec.strip() or len(spec) > MAX_SPEC or "\x00" in spec:
         raise PatternError(f"pattern spec {str(spec)[:60]!r} is empty, too long or not text")
     name, opts = parse_options(spec)
@@ -136,6 +148,7 @@ def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool =
         return array_pattern(load_values(path), z, rgb, label, str(path),
                              "values" if suffix != ".npy" else "array")
     invert = opts.pop("invert", "0") not in ("0", "false", "no")
+    aspect = check_aspect(opts.pop("aspect", aspect))
     if "smooth" in opts:
         smooth = _opt(opts, "smooth", 0, 0, 50)
     sm = 1.0 if smooth is None else smooth
@@ -148,19 +161,20 @@ def load_pattern(spec: str, z: int = 2, smooth: float | None = None, rgb: bool =
                                f"not z = {z}")
         if not files:
             raise PatternError(f"folder {path} holds no images")
-        return image_stack(files, sm, invert, rgb, label, str(path))
+        return image_stack(files, sm, invert, rgb, label, str(path), aspect)
     row = opts.pop("row", None)
     if opts:
         raise PatternError(f"pattern {name}: unknown option(s) {sorted(opts)}")
     if row is not None:
         return _row_pattern(path, row, z, image_pattern(path, smooth=sm, invert=invert,
-                                                        rgb=rgb, name=label), label)
+                                                        rgb=rgb, name=label, aspect=aspect),
+                            label)
     if z == 3:
-        frames = image_frames(path, rgb, sm)
+        frames = image_frames(path, rgb, sm, aspect)
         return stack_pattern(frames, invert, rgb, label, str(path), f"{len(frames)} frames of "
                               f"{path.name}")
     if z != 2:
         raise PatternError(f"image {path.name} is a 2-D pattern; z={z} needs a function, a "
                            f"{'row of it (' + path.name + ':row=0.5)' if z == 1 else '.npy array'}")
     return image_pattern(path, smooth=sm, invert=invert, rgb=rgb,
-                         name=name if name in images else None)
+                         name=name if name in images else None, aspect=aspect)
