@@ -84,6 +84,7 @@ _NAMES: dict[str, str] = {
     "PATTERN_FUNCTIONS": "data.patterns", "LossRange": "data.patterns",
     "check_loss_range": "data.patterns", "default_loss_range": "data.patterns",
     "default_grid": "data.patterns",
+    "PATTERN_ASPECTS": "data.patterns:ASPECTS", "DEFAULT_ASPECT": "data.patterns",
     # the grid
     "grid_points": "grid", "range_points": "grid", "grid_array": "grid",
     "level_indices": "grid", "subgrid_indices": "grid",
