@@ -41,6 +41,8 @@ from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from losspattern_core.cli_output import Progress, error_line, theorem2_lines  # noqa: E402
+from losspattern_core.commands import analyse as analyse_command  # noqa: E402
+from losspattern_core.commands import explore as explore_command  # noqa: E402
 from losspattern_core.commands import export as export_command  # noqa: E402
 from losspattern_core.commands import mpo as mpo_command  # noqa: E402
 from losspattern_core.commands.construct_args import (  # noqa: E402
@@ -52,7 +54,8 @@ from losspattern_core.io import options as opt  # noqa: E402
 
 PLUGIN_GROUP = "losspattern.commands"
 # commands that live in their own modules (each: register(subparsers))
-BUILTIN_COMMANDS = (export_command.register, mpo_command.register)
+BUILTIN_COMMANDS = (export_command.register, mpo_command.register,
+                    explore_command.register, analyse_command.register)
 _WRITTEN: list[Path] = []  # complete outputs of this command, for a truthful interrupt message
 
 
@@ -160,17 +163,56 @@ def _transfer(args) -> int:
     return 0
 
 
+def _measure_locally(args, b, X, y):
+    from losspattern_core.frames import drive
+    from losspattern_core.measure.progressive import progressive_surface
+
+    z = len(b.directions)
+    gen = progressive_surface(b.model, b.directions, X, y, args.grid, b.alpha_range,
+                              classes=b.classes, heads=b.heads,
+                              loss=b.meta.get("loss", "cross_entropy"), device=args.device,
+                              first_frame_s=0.2)
+    t0 = time.perf_counter()
+    print(f"measuring {b.meta['dataset']['name']} {args.split} ({len(y)} samples, every one) "
+          f"on a {args.grid}^{z} grid, coarse to fine:")
+    full = drive(gen, lambda level: print(
+        f"  {level[0]}^{z} grid: exact, range [{level[1].min():.4f}, {level[1].max():.4f}] "
+        f"nats, at {time.perf_counter() - t0:.3f} s"))
+    return full
+
+
+def _measure_on_ray(args, b, samples: int):
+    """The same grid evaluated as chunks on a Ray cluster (losspattern_core.distributed)."""
+    from losspattern_core.distributed import ray_surfaces
+    from losspattern_core.grid import grid_array, range_points
+
+    z = len(b.directions)
+    pts = range_points(args.grid, z, b.alpha_range)
+    t0 = time.perf_counter()
+    print(f"measuring {b.meta['dataset']['name']} {args.split} ({samples} samples, every one) "
+          f"on a {args.grid}^{z} grid as Ray tasks at {args.ray}:")
+    step = max(1, len(pts) // 20)
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:
+        if done - shown[0] >= step or done == total:
+            shown[0] = done
+            print(f"  {done}/{total} points at {time.perf_counter() - t0:.1f} s", flush=True)
+
+    res = ray_surfaces(b.path, pts, splits=(args.split,), address=args.ray,
+                       on_progress=progress, accuracy=False)
+    return grid_array(res[args.split]["loss"], args.grid, z)
+
+
 def _measure(args) -> int:
     """Re-measure a bundle's surface on a finer grid, coarse to fine (progressive refinement)."""
     import numpy as np
 
     from losspattern_core.config import grid_bytes, resolve_device
     from losspattern_core.data.datasets import load_dataset
-    from losspattern_core.frames import drive
     from losspattern_core.io.atomic import write_file_atomically
     from losspattern_core.io.bundle import load_bundle
     from losspattern_core.io.limits import check_memory
-    from losspattern_core.measure.progressive import progressive_surface
     from losspattern_core.measure.verify import bundle_split, check_dataset
 
     resolve_device(args.device)
@@ -186,16 +228,10 @@ def _measure(args) -> int:
     ds = load_dataset(b.meta["dataset"]["name"])
     check_dataset(b, ds)
     X, y = bundle_split(b, ds, args.split)
-    gen = progressive_surface(b.model, b.directions, X, y, args.grid, b.alpha_range,
-                              classes=b.classes, heads=b.heads,
-                              loss=b.meta.get("loss", "cross_entropy"), device=args.device,
-                              first_frame_s=0.2)
-    t0 = time.perf_counter()
-    print(f"measuring {b.meta['dataset']['name']} {args.split} ({len(y)} samples, every one) "
-          f"on a {args.grid}^{z} grid, coarse to fine:")
-    full = drive(gen, lambda level: print(
-        f"  {level[0]}^{z} grid: exact, range [{level[1].min():.4f}, {level[1].max():.4f}] "
-        f"nats, at {time.perf_counter() - t0:.3f} s"))
+    if args.ray is not None:
+        full = _measure_on_ray(args, b, len(y))
+    else:
+        full = _measure_locally(args, b, X, y)
     if not np.isfinite(full).all():
         raise LossPatternError(f"{b.path}: the measured surface holds non-finite values (the "
                                "network overflows on this grid); nothing was written")
@@ -222,6 +258,10 @@ def _verify(args) -> int:
         print(f"{split:5s}: {fid}|fresh - stored| {rep['max_abs_diff_vs_stored'][split]:.2e}")
     print(f"naive per-point loop vs fresh surface at 8 grid points: max |diff| "
           f"{rep['naive_spot_check_max_abs_diff']:.2e}")
+    for split, n in rep.get("measured_on", {}).items():
+        if n != "all":
+            print(f"{split}: re-measured on the bundle's stated subset of {n} samples "
+                  "(measured_on, eval_idx.npz), as its stored surface was")
     if not rep["ok"]:
         print(f"MISMATCH: re-measured surfaces differ from the stored ones by {rep['worst']:.2e}"
               f" (tolerance {args.tolerance:g}) or the naive loop disagrees "
@@ -286,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--split", default="train", choices=("train", "test"))
     m.add_argument("--device", default="cpu")
     m.add_argument("--out", type=opt.nonempty_path, help="write the final surface to this .npy")
+    m.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="evaluate grid chunks as Ray tasks: auto (default), HOST:PORT or "
+                        "local:N (needs pip install -e .[ray]; see docs/ray.md)")
     m.set_defaults(func=_measure)
 
     sub.add_parser("patterns", help="list built-in patterns").set_defaults(func=_patterns)

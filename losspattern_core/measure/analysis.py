@@ -104,3 +104,103 @@ def sharpness(model: nn.Module, X, y, loss: str = "cross_entropy", *, top_k: int
             "parameters": op.layout.size, "split_samples": op.objective.n, "loss": loss,
             "hessian_of": "mean loss over every sample of the split (exact, in chunks)",
             "hvps": op.products}
+
+
+# --- the analysis of a whole bundle (``losspattern analyse``, construct's metrics.json) ------
+
+SHARPNESS_SAMPLES = 4096   # default subset of the training split for sharpness at theta_0
+
+
+def _heads(arr: np.ndarray | None, heads: int) -> list:
+    if arr is None:
+        return [None] * heads
+    return [arr] if heads == 1 else [arr[h] for h in range(heads)]
+
+
+def surfaces_analysis(target, surfaces: dict, heads: int = 1,
+                      value_range: tuple[float, float] | None = None,
+                      min_share: float = 0.05) -> dict:
+    """``analyse_surface`` of every split's measured surface (per head) against the target
+    (None for an explored landscape). Keys: ``"train"``, ``"test"`` (``"train/head2"``...)."""
+    out = {}
+    for split, surf in surfaces.items():
+        for h, (t, m) in enumerate(zip(_heads(target, heads), _heads(surf, heads),
+                                       strict=True)):
+            key = split if heads == 1 else f"{split}/head{h + 1}"
+            out[key] = analyse_surface(t, m, value_range, min_share)
+    return out
+
+
+def construction_analysis(con, measurement, min_share: float = 0.05) -> dict:
+    """The analysis a construction's metrics.json carries: target vs measured per split."""
+    rng = con.resolved.loss_range
+    return surfaces_analysis(con.target, measurement.surfaces, con.heads, (rng.low, rng.high),
+                             min_share)
+
+
+def _bundle_range(bundle) -> tuple[float, float] | None:
+    p = bundle.meta.get("pattern")
+    return None if not p else (float(p["loss_low"]), float(p["loss_high"]))
+
+
+def bundle_sharpness(bundle, samples: int | None = SHARPNESS_SAMPLES, *, seed: int = 0,
+                     top_k: int = 1, trace_samples: int = 32, max_bytes: int = MAX_BYTES
+                     ) -> dict:
+    """Sharpness at the bundle's theta_0 on its training split, or on a stratified subset of
+    ``samples`` of it (stated); a refusal (memory bound) is reported, not raised."""
+    from losspattern_core.data.datasets import load_dataset
+    from losspattern_core.errors import LossPatternError
+    from losspattern_core.measure.compare_mpo import stratified_subset
+    from losspattern_core.measure.verify import bundle_split, check_dataset
+
+    ds = load_dataset(bundle.meta["dataset"]["name"])
+    check_dataset(bundle, ds)
+    X, y = bundle_split(bundle, ds, "train")
+    rows = stratified_subset(y, samples, seed)
+    try:
+        out = sharpness(bundle.model, X[rows], y[rows], bundle.meta.get("loss", "cross_entropy"),
+                        top_k=top_k, samples=trace_samples, seed=seed, max_bytes=max_bytes)
+    except LossPatternError as exc:
+        return {"skipped": str(exc)}
+    out["subset"] = {"samples": int(len(rows)), "of": int(len(y)), "exact": len(rows) == len(y),
+                     "how": "stratified by class, seeded"}
+    return out
+
+
+def bundle_analysis(bundle, min_share: float = 0.05, *, sharpness_samples: int | None =
+                    SHARPNESS_SAMPLES, with_sharpness: bool = True, seed: int = 0) -> dict:
+    """Basins, persistence diagrams, bottleneck distances (constructions) and sharpness at
+    theta_0 of any loaded bundle (construction, explore, MPO)."""
+    method = bundle.meta.get("method") or f"theorem{bundle.meta.get('theorem')}"
+    out = {"bundle": str(bundle.path), "method": method,
+           "min_share": float(min_share),
+           "surfaces": surfaces_analysis(bundle.target, bundle.surfaces, bundle.heads,
+                                         _bundle_range(bundle), min_share)}
+    if with_sharpness:
+        out["sharpness"] = bundle_sharpness(bundle, sharpness_samples, seed=seed)
+    return out
+
+
+def analysis_lines(rep: dict) -> list[str]:
+    """The table ``losspattern analyse`` prints."""
+    lines = [f"{rep['bundle']} ({rep['method']}): minima of persistence > "
+             f"{rep['min_share']:.0%} of the range, 0-dim sublevel persistence, "
+             f"{NEIGHBOURHOOD} neighbours",
+             f"{'surface':14s} {'basins':26s} {'bottleneck':>11s} {'min':>9s} {'max':>9s}"]
+    for key, a in rep["surfaces"].items():
+        lo, hi = a["measured"]["pairs"][0][:2]     # the essential pair: global min and max
+        b = a["bottleneck"]
+        bn = "-" if b is None else f"{b['distance']:.4f}"
+        lines.append(f"{key:14s} {a['basins']:26s} {bn:>11s} {lo:9.4f} {hi:9.4f}")
+    s = rep.get("sharpness")
+    if s and "skipped" in s:
+        lines.append(f"sharpness at theta_0: skipped ({s['skipped']})")
+    elif s:
+        sub = s["subset"]
+        on = ("every training sample" if sub["exact"] else
+              f"a stratified subset of {sub['samples']} of {sub['of']} training samples")
+        lines.append(f"sharpness at theta_0 ({on}): top Hessian eigenvalue "
+                     f"{s['top_eigenvalue']:.5g} (residual {s['eigen']['residuals'][0]:.1e}), "
+                     f"Hutchinson trace {s['trace']:.5g} +- {s['trace_stderr']:.2g} "
+                     f"({s['trace_samples']} samples), {s['parameters']} parameters")
+    return lines
