@@ -20,6 +20,8 @@ from .controller import RunController
 from .docks import arrange, fit_to_screen, make_dock
 from .input_guards import ShortcutKeeper, WheelGuard
 from .loaders import ThreadedDatasetLoader
+from .opened_run import opened_caption
+from .opening import install_opening
 from .panels.dataset import DatasetPanel
 from .panels.history import HistoryPanel
 from .panels.metrics import MetricsPanel
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         self.surface3d, self.volume3d = self.tabs.surface3d, self.tabs.volume3d
         self._ready_callbacks = []
         self.actions = install_actions(self)
+        self.opening = install_opening(self)   # File → Open bundle…, Open Recent; drops
         self._build_layout()
         self._wire()
         self.setAcceptDrops(True)
@@ -104,7 +107,7 @@ class MainWindow(QMainWindow):
         """Header, status bar, and the callbacks waiting for a dataset."""
         st = self.state
         name = st.pattern.name if st.pattern is not None else st.choice.pattern
-        self.header.setText(header(st.choice, name, st.dataset, st.shown))
+        self.header.setText(header(st.choice, name, st.dataset, st.shown) + opened_caption(st))
         self.device_label.setText(f"device: {st.choice.device}")
         frame = st.progress.frame if st.running else None
         self.rate_label.setText(f"{frame.step / max(frame.elapsed, 1e-9):.0f} steps/s"
@@ -153,7 +156,7 @@ class MainWindow(QMainWindow):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             path = urls[0].toLocalFile()
-            QTimer.singleShot(0, lambda: self.open_image(path))
+            QTimer.singleShot(0, lambda: self.opening.open_dropped(path))
 
     def _may_close(self) -> bool:
         """Ask before losing work: a run under way, or finished runs that were not exported."""
@@ -171,5 +174,6 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self.shortcut_keeper)
         self.controller.shutdown()
         self.loader.wait(30)
+        self.opening.wait(30)
         save_settings(self, self.settings)
         super().closeEvent(event)

@@ -18,7 +18,9 @@ import losspattern_core as lp
 from .choice import Choice
 from .records import SPLITS, Layer, Run
 
-CHOOSABLE = frozenset(f.name for f in dataclasses.fields(Choice))
+CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(lp.ConstructionConfig))
+# the run settings that the panels hold (the Choice may hold more, e.g. other modes' settings)
+CHOOSABLE = frozenset(f.name for f in dataclasses.fields(Choice)) & CONFIG_FIELDS
 KIND_WORDS = {"construction": "construction", "explore": "explored landscape",
               "mpo": "multi-point optimisation baseline", "h5": "loss-landscape surface file"}
 METHOD_WORDS = {"theorem1": "Theorem 1", "theorem2": "Theorem 2", "explore": "explored",
@@ -52,7 +54,7 @@ class OpenedSource:
 
 def fixed_settings(opened) -> frozenset[str]:
     """Settings of ``opened.config`` that the panels cannot choose for it."""
-    fixed = {f.name for f in dataclasses.fields(lp.ConstructionConfig)} - CHOOSABLE
+    fixed = set(CONFIG_FIELDS - CHOOSABLE)
     r = opened.resolved
     if r.pattern.source in ("target.npy", "none") or opened.kind == "h5":
         fixed |= {"pattern", "smooth"}
@@ -109,6 +111,7 @@ def register(state, run: Run, source: OpenedSource) -> bool:
     """Put an opened run into the history and show it, its settings chosen; False (and a
     note) while a run is under way: it waits in the history."""
     state.opened[run.run_id] = source
+    state.runs.saved.add(run.run_id)   # it is on disk already: closing loses nothing
     state.runs.history.append(run)
     if not state.runs.show(run.run_id):
         state.runs.note(f"{source.label} is in the Runs list: it can be shown when the run "
@@ -154,3 +157,11 @@ def provenance_lines(run: Run, source: OpenedSource) -> list[str]:
              f"pattern {run.resolved.pattern.name}, z = {cfg.z}, grid {cfg.grid}, "
              f"seed {cfg.seed}, {cfg.arch} network", source.checksums]
     return lines + list(source.notes)
+
+
+def opened_caption(state) -> str:
+    """" — opened from DIR …" when the views show an opened run, else ""."""
+    source = state.opened.get(state.shown.run_id)
+    if source is None or state.shown.origin not in ("result", "remeasure"):
+        return ""
+    return " — " + source.caption()
