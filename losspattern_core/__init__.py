@@ -16,7 +16,12 @@ Groups: **config** (``ConstructionConfig``, ``validate`` — the one validation 
 ``ease_comparison``); **measure** (``measure_surfaces[_progressive]``, ``progressive_surface``,
 ``construction_metrics``, ``fidelity_per_head``, ``summary_lines``, ``transfer``);
 **evaluate** (``evaluate_points``, ``loss_surface``, ``naive_surface``, ``Direction``,
-``random_direction``); **bundles** (``save_bundle``, ``load_bundle``, ``verify``); **data**
+``random_direction``); **explore** (``ExploreConfig``, ``explore_run`` — a generator of
+training ``Frame``s then ``SurfaceLevel``s coarse to fine, returning an ``ExploreResult``;
+cancel by stopping or with its ``cancel`` Event, ``ExploreCancelled`` —, ``prepare_explore`` /
+``measure_levels`` (its two halves), ``explore_metrics``, ``explore_figure``,
+``save_explore_bundle``, ``load_explore_bundle``; ``bundle_analysis`` for any bundle);
+**bundles** (``save_bundle``, ``load_bundle``, ``verify``); **data**
 (datasets and patterns); **errors** (``LossPatternError`` and its kinds).
 
 Names load on first use (PEP 562), so ``import losspattern_core`` stays light (no torch) for
@@ -58,6 +63,17 @@ _NAMES: dict[str, str] = {
     "analyse_surface": "measure.analysis", "sharpness": "measure.analysis",
     "persistence_diagram": "measure.persistence", "basin_count": "measure.persistence",
     "bottleneck_distance": "measure.persistence",
+    # the explore run (a generator the GUI drives) and its bundle
+    "ExploreConfig": "explore.config", "resolve_explore": "explore.config",
+    "explore_run": "explore.run:explore", "prepare_explore": "explore.run",
+    "measure_levels": "explore.run", "SurfaceLevel": "explore.run",
+    "ExploreResult": "explore.run", "ExploreCancelled": "explore.run",
+    "explore_metrics": "explore.report", "explore_lines": "explore.report",
+    "explore_figure": "explore.figure",
+    "save_explore_bundle": "io.explore_bundle", "load_explore_bundle": "io.explore_bundle",
+    "ExploreBundle": "io.explore_bundle",
+    "bundle_analysis": "measure.analysis", "analysis_lines": "measure.analysis",
+    "construction_analysis": "measure.analysis",
     # the network a run builds, summarised; the multi-point optimisation (Skorokhodov & Burtsev)
     "layer_summary": "networks.summary", "NetworkSummary": "networks.summary",
     "LayerRow": "networks.summary",
