@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from losspattern_core.data.image_formats import image_shape_of
 from losspattern_core.errors import DatasetError
 from losspattern_core.io.limits import check_memory, human, memory_limit
 from losspattern_core.io.safe_read import read_bytes, read_npz
@@ -65,16 +66,18 @@ def _find(folder: Path, stem: str) -> Path:
 
 
 def idx_folder_arrays(name: str, folder: Path):
-    """(X float32 in [0, 1], y int64, n_train) of an IDX folder's train + t10k files."""
+    """(X float32 in [0, 1] (N, H*W), y int64, n_train, image shape [1, H, W]) of an IDX
+    folder's train + t10k files."""
     if not folder.is_dir():
         raise DatasetError(f"{name}: folder {folder} does not exist")
     parts = {}
     for prefix in ("train", "t10k"):
-        images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"), 3)
-        labels = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"), 1)
+        images_file = _find(folder, f"{prefix}-images-idx3-ubyte")
+        labels_file = _find(folder, f"{prefix}-labels-idx1-ubyte")
+        images, labels = read_idx(images_file, 3), read_idx(labels_file, 1)
         if len(images) != len(labels):
-            raise DatasetError(f"{name}: {prefix} has {len(images)} images but {len(labels)} "
-                               "labels")
+            raise DatasetError(f"{name}: {images_file} has {len(images)} images but "
+                               f"{labels_file} has {len(labels)} labels: the counts must match")
         if not len(images):
             raise DatasetError(f"{name}: the {prefix} files hold no samples")
         parts[prefix] = (images, labels)
@@ -88,11 +91,13 @@ def idx_folder_arrays(name: str, folder: Path):
                         parts["t10k"][0].reshape(len(parts["t10k"][0]), -1)])
     X = X.astype(np.float32) / np.float32(255.0)
     y = np.concatenate([parts["train"][1], parts["t10k"][1]]).astype(np.int64)
-    return X, y, len(parts["train"][1])
+    return X, y, len(parts["train"][1]), image_shape_of(parts["train"][0].shape[1:])
 
 
-def npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """X (N, d...) real numbers and y (N,) integers from an .npz (read without pickle)."""
+def npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, list[int] | None]:
+    """X (N, d) real numbers, y (N,) integers and the samples' image shape [C, H, W] from an
+    .npz (read without pickle): X of shape (N, H, W) or (N, C, H, W) is a set of images (kept
+    as that shape for the conv families, flat rows here), (N, d) a set of feature vectors."""
     if not path.exists() and not path.is_symlink():
         raise DatasetError(f"dataset file {path} does not exist")
     limit = min(MAX_DATASET_FILE, memory_limit())
@@ -101,10 +106,11 @@ def npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     X, y = arrays["X"], arrays["y"]
     if y.dtype.kind not in "iu":
         raise DatasetError(f"{path}: labels y must be integers, got dtype {y.dtype}")
-    if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
-        raise DatasetError(f"{path}: expected X of shape (N, d...) and y of shape (N,), got "
-                           f"{X.shape} and {y.shape}")
+    if not 2 <= X.ndim <= 4 or y.ndim != 1 or len(X) != len(y):
+        raise DatasetError(f"{path}: expected X of shape (N, d...) (rows (N, d), images "
+                           f"(N, H, W) or (N, C, H, W)) and y of shape (N,) with the same N, "
+                           f"got {X.shape} and {y.shape}")
     if not len(X) or not X[0].size:
         raise DatasetError(f"{path}: X of shape {X.shape} holds no samples or no features")
     check_memory(4 * X.size, f"{path}: X as float32 ({human(4 * X.size)})", DatasetError)
-    return X.reshape(len(X), -1), y
+    return X.reshape(len(X), -1), y, image_shape_of(X.shape[1:])

@@ -1,9 +1,12 @@
 """Datasets by name, with a deterministic train/test split and their label marginal.
 
 A dataset spec is a string ``name`` or ``name:key=value,key=value`` (for example
-``synthetic:classes=10,marginal=skewed`` or ``fashion-mnist:path=/data/fmnist``); a path to an
-``.npz`` file (arrays ``X`` and ``y``) is a dataset too. Nothing is downloaded and nothing from a
-file is unpickled.
+``synthetic:classes=10,marginal=skewed`` or ``fashion-mnist:path=/data/fmnist``); the folder
+datasets also take ``name:PATH`` (``cifar10:/data/cifar-10-batches-bin``). A path to an ``.npz``
+file (arrays ``X`` and ``y``) or to a folder of MNIST IDX files or CIFAR-10 binary batches is a
+dataset too. Image datasets record their sample shape (``features["shape"]``, [C, H, W]): the
+conv families see images, an MLP the flat rows. Nothing is downloaded and nothing from a file
+is unpickled.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from losspattern_core.data.dataset_files import idx_folder_arrays, npz_arrays
+from losspattern_core.data.image_formats import cifar10_folder_arrays, folder_format
 from losspattern_core.errors import DatasetError
 from losspattern_core.io.limits import check_memory
 
@@ -161,10 +165,34 @@ def _digits(opts: dict) -> Dataset:
 
 
 def _idx_folder(name: str, folder: Path, description: str) -> Dataset:
-    X, y, n_train = idx_folder_arrays(name, folder)
+    X, y, n_train, shape = idx_folder_arrays(name, folder)
     split = (np.arange(n_train), np.arange(n_train, len(y)))  # the official split
-    return _finish(name, X, y, {"source": str(folder), "scale": 1 / 255.0, "flatten": True},
-                   description, split)
+    return _finish(name, X, y, {"source": str(folder), "scale": 1 / 255.0, "flatten": True,
+                                "shape": shape}, description, split)
+
+
+def _cifar10(opts: dict) -> Dataset:
+    path = opts.pop("path", None)
+    _no_options("cifar10", opts)
+    if path is None:
+        raise DatasetError("cifar10 is not bundled: name the folder of its binary batches "
+                           "(data_batch_1.bin .. data_batch_5.bin, test_batch.bin) with "
+                           "cifar10:/your/cifar-10-batches-bin")
+    folder = Path(path).expanduser()
+    X, y, n_train = cifar10_folder_arrays("cifar10", folder)
+    split = (np.arange(n_train), np.arange(n_train, len(y)))  # the official split
+    # no "flatten"/"scale" keys: those describe IDX files to the bundle's README script
+    return _finish("cifar10", X, y, {"source": str(folder), "format": "cifar10-binary",
+                                     "shape": [3, 32, 32], "pixel_scale": 1 / 255.0},
+                   f"CIFAR-10 binary batches from {folder}, 3x32x32, official 50k/10k split",
+                   split)
+
+
+def _folder(folder: Path) -> Dataset:
+    """A dataset folder named by its path: MNIST-style IDX files or CIFAR-10 binary batches."""
+    if folder_format(folder) == "cifar10":
+        return _cifar10({"path": str(folder)})
+    return _idx_folder(f"idx:{folder.name}", folder, f"IDX images from {folder}")
 
 
 def _fashion_mnist(opts: dict) -> Dataset:
@@ -261,9 +289,12 @@ def _synthetic(opts: dict) -> Dataset:
 
 
 def _npz(path: Path) -> Dataset:
-    X, y = npz_arrays(path)
-    return _finish(f"npz:{path.name}", X, y, {"source": str(path), "flatten": True},
-                   f"user arrays from {path}")
+    X, y, shape = npz_arrays(path)
+    features = {"source": str(path), "flatten": True}
+    if shape is not None:
+        features["shape"] = shape
+    return _finish(f"npz:{path.name}", X, y, features, f"user arrays from {path}"
+                   + (f" (images {'x'.join(map(str, shape))})" if shape else ""))
 
 
 def _no_options(name: str, opts: dict) -> None:
@@ -275,19 +306,25 @@ LOADERS: dict[str, Callable[[dict], Dataset]] = {
     "digits": _digits,
     "fashion-mnist": _fashion_mnist,
     "mnist": _mnist,
+    "cifar10": _cifar10,
     "synthetic": _synthetic,
 }
+PATH_DATASETS = ("fashion-mnist", "mnist", "cifar10")   # ``name:PATH`` means name:path=PATH
 DESCRIPTIONS = {
     "digits": "scikit-learn's bundled handwritten digits (1797 x 64), always available",
     "fashion-mnist": "Fashion-MNIST (70000 x 784) from Debian's dataset-fashion-mnist or a folder",
     "mnist": "MNIST from a folder of IDX files you already have (mnist:path=...)",
+    "cifar10": "CIFAR-10 binary batches from a folder you already have (cifar10:PATH)",
     "synthetic": "Gaussian clusters: synthetic:classes=10,n=2000,dim=32,marginal=balanced|skewed",
-    "<file>.npz": "your own arrays X (N, d) and y (N,)",
+    "<file>.npz": "your own arrays X (N, d), (N, H, W) or (N, C, H, W) and y (N,)",
+    "<folder>": "a folder of MNIST IDX files or of CIFAR-10 binary batches",
 }
 
 
 def parse_spec(spec: str) -> tuple[str, dict]:
     name, _, rest = spec.partition(":")
+    if name.strip() in PATH_DATASETS and rest.strip() and "=" not in rest:
+        return name.strip(), {"path": rest.strip()}
     opts = {}
     for item in filter(None, rest.split(",")):
         key, eq, value = item.partition("=")
@@ -306,7 +343,9 @@ def load_dataset(spec: str) -> Dataset:
         raise DatasetError(f"dataset spec {str(spec)[:60]!r} is empty, too long or not text")
     if spec in _CACHE:
         return _CACHE[spec]
-    if spec.endswith(".npz") or os.sep in spec and spec.split(":")[0] not in LOADERS:
+    if spec.split(":")[0] not in LOADERS and Path(spec).expanduser().is_dir():
+        ds = _folder(Path(spec).expanduser())
+    elif spec.endswith(".npz") or os.sep in spec and spec.split(":")[0] not in LOADERS:
         ds = _npz(Path(spec).expanduser())
     else:
         name, opts = parse_spec(spec)
