@@ -5,8 +5,9 @@ train/test loss (``surface_*.npy``) and accuracy (``accuracy_*.npy``) and no tar
 Written like every bundle: each file into a temporary sibling folder, SHA-256 of each recorded
 in construction.json (written last), one rename. ``fill(tmp)`` runs after the network, the
 directions and the split are in the temporary folder (with a provisional construction.json,
-``"surfaces_pending": true``) and before the surfaces are written: the Ray path measures there
-(its workers load the folder), and whatever it raises (a cancel, an unreachable cluster)
+``"surfaces_pending": true``, zero placeholder surfaces, no checksums: ``load_bundle`` opens
+it) and before the surfaces are written: the Ray path measures there (its workers load the
+folder), and whatever it raises (a cancel, an unreachable cluster)
 removes the temporary folder, so nothing half-written is ever left at ``out``.
 
 When the surfaces were measured on a subsample of a split, ``measured_on`` in construction.json
@@ -146,7 +147,12 @@ def _write_network(tmp: Path, result, meta: dict) -> None:
                                                 "projected_loss": p.projected_loss}
         np.savez(tmp / "trajectory.npz", steps=np.asarray(p.steps, np.int64), coords=p.coords,
                  residual_norm=p.residual_norm, **extra)
+    # provisional: loadable by load_bundle (no checksums yet, zero placeholder surfaces) so
+    # that Ray workers can open the folder; everything here is replaced before the rename
     pending = dict(meta, surfaces_pending=True)
+    shape = (result.grid,) * result.z
+    for split in ("train", "test"):
+        np.save(tmp / f"surface_{split}.npy", np.zeros(shape))
     (tmp / "construction.json").write_text(json.dumps(finite_json(pending), indent=2))
 
 
