@@ -1,17 +1,21 @@
 """Entry point: ``losspattern-gui`` / ``python -m app``.
 
-Options exist for tests and screenshots: ``--pattern --dataset --steps --grid --width
---autostart --quit-when-done --no-settings``.
+``losspattern-gui DIR`` (or ``python -m app DIR``) opens a saved bundle folder or a
+loss-landscape ``.h5`` file at start. Options exist for tests and screenshots: ``--pattern
+--dataset --steps --grid --width --autostart --quit-when-done --no-settings``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="losspattern-gui", description="LossPattern desktop GUI")
+    p.add_argument("bundle", nargs="?", metavar="DIR",
+                   help="a bundle folder (or a loss-landscape .h5 file) to open at start")
     p.add_argument("--pattern", help="built-in name, function[:opts] or image path")
     p.add_argument("--dataset", help="dataset spec, e.g. digits")
     p.add_argument("--steps", type=int)
@@ -46,6 +50,8 @@ def check_args(args: argparse.Namespace) -> str | None:
     """Refuse a bad --pattern/--dataset before any window opens (message for stderr)."""
     import losspattern_core as lp
 
+    if getattr(args, "bundle", None) and not Path(args.bundle).expanduser().exists():
+        return f"{args.bundle}: no such bundle folder or file"
     try:
         if args.dataset:
             lp.load_dataset(args.dataset)
@@ -96,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         window.controller.finished.connect(lambda _: finish(0))
         window.controller.failed.connect(lambda _: finish(1))
         window.controller.cancelled.connect(lambda: finish(1))
+    if args.bundle:
+        from .opening import open_at_start
+
+        open_at_start(window, args.bundle)
+        if args.quit_when_done and not args.autostart:   # opened (0) or refused (1), then quit
+            window.opening.opened.connect(lambda _: finish(0))
+            window.opening.failed.connect(lambda *_: finish(1))
     if args.autostart:
         def autostart() -> None:
             if window.start_run() is None and args.quit_when_done:

@@ -77,6 +77,10 @@ def reopen_bundle(path: str | os.PathLike, weights: bool = True) -> Reopened:
     """Reopen a bundle folder or a loss-landscape ``.h5`` file (see the module docstring).
     ``weights=False`` skips the network (nothing to re-measure)."""
     path = Path(path)
+    if path.is_dir() and not (path / "construction.json").exists():
+        raise BundleError(f"{path} is not a bundle: it has no construction.json (a bundle "
+                          "folder holds construction.json, weights.safetensors, split.npz, "
+                          "surface_train.npy, …)")
     surfaces = open_surfaces(path)   # validated: checksums, shapes, format version
     if not path.is_dir():
         return _from_h5(path, surfaces)
