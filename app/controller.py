@@ -14,9 +14,10 @@ import threading
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from .workers import ConstructionWorker, RemeasureWorker, RunResult, WorkerBase
+from .workers import ConstructionWorker, MpoWorker, RemeasureWorker, RunResult, WorkerBase
 
 PAINT_MS = 100
+CURVE_PHASES = ("regression", "mpo")   # the fit loss, or the MPO objective J, per step
 
 
 class RunController(QObject):
@@ -69,9 +70,11 @@ class RunController(QObject):
         return sum(1 for t, _, _ in self._threads.values() if t.isRunning())
 
     def start(self, config, resolved=None) -> int:
-        """Cancel any current run and start a construction; returns its id."""
+        """Cancel any current run and start a construction (or, for a config whose theorem
+        is "mpo", a multi-point optimisation); returns its id."""
         rid, event = self._begin("construction")
-        worker = ConstructionWorker(rid, config, event, resolved, core=self.core)
+        kind = MpoWorker if getattr(config, "theorem", None) == "mpo" else ConstructionWorker
+        worker = kind(rid, config, event, resolved, core=self.core)
         worker.frames.connect(self._on_frames)
         worker.level.connect(self._on_level)
         worker.finished.connect(self._on_finished)
@@ -144,7 +147,7 @@ class RunController(QObject):
             last = self._pending_frame
             if last is not None and last.phase != f.phase:
                 self._flush()   # a phase's last frame always shows (its bar reaches 100 %)
-            if f.phase == "regression":  # the fit curve; other phases train a classifier
+            if f.phase in CURVE_PHASES:  # the fit curve; other phases train a classifier
                 self._steps.append(f.step)
                 self._values.append(f.reg_loss)
             if f.surface is not None:

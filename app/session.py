@@ -1,8 +1,9 @@
 """Start, Cancel and Re-measure: the state's chosen settings go to the run controller, and the
 controller's signals come back into the state (no widgets here).
 
-Start validates the chosen settings with the core's one gate (``lp.validate``) and hands the
-resolved settings to the worker, so that the run measures exactly what the state recorded
+Start validates the chosen settings with the core's one gate (``lp.validate``; for the
+multi-point optimisation also its own checks, ``mpo_run.resolve``) and hands the resolved
+settings to the worker, so that the run measures exactly what the state recorded
 as its config. Re-measure applies only to the finished run that the views show.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 import losspattern_core as lp
 
+from .mpo_run import resolve_choice
 from .state import AppState
 
 
@@ -44,7 +46,7 @@ class RunSession:
                               "see the message under the loss fields.")
             return None
         try:
-            resolved = lp.validate(st.choice.config(), dataset=st.dataset, pattern=st.pattern)
+            resolved = resolve_choice(st.choice.config(), st.dataset, st.pattern)
         except lp.LossPatternError as exc:
             self.report_error("Cannot start", str(exc))
             return None

@@ -19,7 +19,6 @@ methods (which emit again).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,25 +27,16 @@ import losspattern_core as lp
 
 from .choice import FALLBACK_PATTERN, Choice, is_function, pattern_allowed
 from .events import TOPICS, Events
+from .mpo_run import is_mpo, resolve_choice
+from .network_check import NetworkCheck
 from .opened_run import chosen_config
 from .records import Progress, Run
 from .runs import Runs
-from .shown import PREVIEW_GRID, Shown, minimum_fracs, shown_of
+from .shown import PREVIEW_GRID, Shown, shown_of
+from .view_state import ViewControls, ViewState
 
 CHOICE_FIELDS = {f.name for f in dataclasses.fields(Choice)} - {"dataset"}
 LOSS = "cross_entropy"   # the app's runs use the core's default loss
-
-
-@dataclass(frozen=True)
-class ViewState:
-    """What the views are set to, independent of the data."""
-
-    source3d: str = "train"                            # what the 3-D view shows
-    colormap: str = "viridis"
-    slice_axis: int = 2                                # z = 3: the direction the slices hold
-    slices: tuple[float, float, float] = (0.5, 0.5, 0.5)   # where each direction is held
-    slices_follow_minimum: bool = True                 # until the user moves them
-    tab: int = 0
 
 
 def load_dataset_now(spec: str, loaded, failed) -> None:
@@ -71,9 +61,10 @@ def not_a_dataset_file(spec: str) -> str | None:
     return None
 
 
-class AppState:
+class AppState(ViewControls):
     """See the module docstring. ``load_dataset(spec, loaded, failed)`` loads a dataset and
-    reports back on the state's thread (the app passes a threaded loader)."""
+    reports back on the state's thread (the app passes a threaded loader). The view-setting
+    methods come from ``ViewControls`` (``view_state.py``)."""
 
     def __init__(self, load_dataset=None) -> None:
         self.events = Events()
@@ -87,6 +78,7 @@ class AppState:
         self.runs = Runs(self._notify)
         self.opened: dict = {}   # run id -> OpenedSource: runs reopened from disk (opened_run.py)
         self.view = ViewState()
+        self._network = NetworkCheck()
         self._load_dataset = load_dataset or load_dataset_now
         self._preview: tuple = (None, "")
         self.choice, self.pattern = self._with_pattern(self.choice, asked=True)
@@ -213,21 +205,17 @@ class AppState:
         """A finished run is what the views show (its settings are the chosen ones) and
         nothing runs: Re-measure applies to it."""
         r = self.result
-        return (r is not None and r.finished and r.construction is not None and not self.running
-                and self.shown.run_id == r.run_id)
+        return (r is not None and r.finished and r.construction is not None and not is_mpo(r)
+                and not self.running and self.shown.run_id == r.run_id)
 
     def show_run(self, run_id: int) -> bool:
         """Show the finished run ``run_id`` again, with its settings chosen (so that its views
         are not stale); False while a run is under way or for an unknown id."""
         if not self.runs.show(run_id):
             return False
-        cfg = self.result.config
-        fields = {f: getattr(cfg, f) for f in CHOICE_FIELDS if f not in ("smooth",)}
-        if cfg.smooth is not None:
-            fields["smooth"] = cfg.smooth
-        fields["loss_range"] = tuple(cfg.loss_range) if cfg.loss_range else None
+        fields = Choice.fields_of_config(self.result.config)
         try:
-            self.choose(dataset=cfg.dataset, **fields)
+            self.choose(**fields)
         except lp.LossPatternError:   # its image is gone: the run is shown as stale
             pass
         return True
@@ -242,7 +230,18 @@ class AppState:
             return "a run is under way"
         if not self.ready:
             return "the dataset is still loading; start again when it is in place."
-        return self.loss_range_problem
+        return self.network_problem or self.loss_range_problem
+
+    @property
+    def network_summary(self) -> lp.NetworkSummary | str:
+        """The network the next run builds (layers, parameters, the zeroed layer), or the
+        core's message why it cannot be built for the loaded data ("" before any data)."""
+        return self._network.of(self.choice, self.dataset)
+
+    @property
+    def network_problem(self) -> str | None:
+        """Why the chosen network cannot take the loaded data (None: it can)."""
+        return self._network.problem(self.choice, self.dataset)
 
     def preview(self) -> tuple[lp.Resolved, np.ndarray] | str:
         """The chosen settings validated by the core, with their target on a preview grid;
@@ -256,7 +255,7 @@ class AppState:
         key = (cfg, id(self.pattern), id(self.dataset))
         if self._preview[0] != key:
             try:
-                r = lp.validate(cfg, dataset=self.dataset, pattern=self.pattern)
+                r = resolve_choice(cfg, self.dataset, self.pattern)
                 value = (r, r.target(min(cfg.grid, PREVIEW_GRID.get(cfg.z, 12))))
             except lp.LossPatternError as exc:
                 value = str(exc)
@@ -267,36 +266,9 @@ class AppState:
         """Settings in which the chosen ones differ from the finished run's (empty: none)."""
         return self.shown.stale.differences if self.shown.stale is not None else ()
 
-    # --- views ---------------------------------------------------------------------------------
-    def set_view(self, **fields) -> None:
-        new = dataclasses.replace(self.view, **fields)
-        if new != self.view:
-            self.view = new
-            self._notify("view")
-
-    def set_slice(self, axis: int | None = None, frac: float | None = None) -> None:
-        """The user holds direction ``axis`` at ``frac``: slices stop following the minimum."""
-        axis = self.view.slice_axis if axis is None else int(axis)
-        slices = list(self.view.slices)
-        if frac is not None:
-            slices[axis] = float(np.clip(frac, 0.0, 1.0))
-        self.set_view(slice_axis=axis, slices=tuple(slices), slices_follow_minimum=False)
-
-    def set_slices(self, fracs) -> None:
-        """The user moved the three planes (3-D volume view)."""
-        slices = tuple(float(np.clip(f, 0.0, 1.0)) for f in fracs)
-        self.set_view(slices=slices, slices_follow_minimum=False)
-
-    def slice_through_minimum(self) -> None:
-        """Slices through the shown target's minimum, and follow it from now on."""
-        fracs = minimum_fracs(self.shown.target, self.shown.heads)
-        if fracs is not None:
-            self.set_view(slices=tuple(fracs), slices_follow_minimum=True)
-
     # --- persistence ---------------------------------------------------------------------------
     def saved(self) -> dict:
-        view = {k: getattr(self.view, k) for k in ("source3d", "colormap", "tab")}
-        return {"choice": self.choice.to_json(), "view": view}
+        return {"choice": self.choice.to_json(), "view": self.saved_view()}
 
     def restore(self, saved: dict) -> None:
         """Apply what ``saved`` returned; unreadable or impossible parts are skipped."""
@@ -306,16 +278,8 @@ class AppState:
         except lp.LossPatternError:
             fields.pop("pattern", None)
             self.choose(**fields)
-        view = saved.get("view") or {}
-        kinds = {"source3d": str, "colormap": str, "tab": int}
-        ok = {}
-        for key, kind in kinds.items():
-            try:
-                if key in view:
-                    ok[key] = kind(view[key])
-            except (TypeError, ValueError):
-                pass
-        self.set_view(**ok)
+        view = saved.get("view")
+        self.restore_view(view if isinstance(view, dict) else {})
 
     # --- notification --------------------------------------------------------------------------
     def _notify(self, *topics: str) -> None:
@@ -327,13 +291,3 @@ class AppState:
         for topic in TOPICS:
             if topic in todo:
                 getattr(self.events, topic).emit()
-
-    def _follow_minimum(self) -> bool:
-        """z = 3: slices go through the shown target's minimum until the user moves them."""
-        if not self.view.slices_follow_minimum or self.shown.z < 3:
-            return False
-        fracs = minimum_fracs(self.shown.target, self.shown.heads)
-        if fracs is None or tuple(fracs) == self.view.slices:
-            return False
-        self.view = dataclasses.replace(self.view, slices=tuple(fracs))
-        return True

@@ -18,9 +18,12 @@ import traceback
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 import losspattern_core as lp
+
+from .mpo_run import MpoConstruction, MpoMeasurement, core_config, mpo_metrics, resolve
 
 CANCELLED = object()
 COMPARE_WITH_ORDINARY_TRAINING = True   # Theorem 1 runs also train the net normally (ease)
@@ -189,3 +192,37 @@ class RemeasureWorker(WorkerBase):
                for s, a in surfaces.items()}
         self.finished.emit(self.run_id, Remeasured(self.run_id, self.grid, target, surfaces, fid,
                                                    time.perf_counter() - t0))
+
+
+class MpoWorker(ConstructionWorker):
+    """Skorokhodov & Burtsev's multi-point optimisation: the core's search generator (a frame
+    and a cancellation point per step), then the train and test surfaces on the plane, every
+    sample at every grid point (one dense pass per point), then IoU and the accuracy gap."""
+
+    def _run(self) -> None:
+        core, t0, rid = self.core, time.perf_counter(), self.run_id
+        self.phase.emit(rid, "validating settings and loading data")
+        resolved = self.resolved or resolve(self.config, None, None)
+        run = core.validate_mpo(core_config(self.config), dataset=resolved.dataset,
+                                pattern=resolved.pattern)
+        result = self.pump(core.construct_mpo(run))
+        if result is CANCELLED:
+            return
+        grid = self.config.grid
+        alphas = core.range_points(grid, 2, result.alpha_range)
+        m = MpoMeasurement()
+        for split in ("train", "test"):
+            X, y = resolved.dataset.split(split)
+            self.phase.emit(rid, f"measuring the {split} surface: {grid}×{grid} points × "
+                                 f"{len(y)} samples (a dense plane: a full pass per point)")
+            X = core.as_input(torch.as_tensor(X), run.network)
+            out = self.pump(core.mpo_point_surface(result.model, result.directions, X, y,
+                                                   alphas))
+            if out is CANCELLED:
+                return
+            m.surfaces[split] = out[0].reshape(grid, grid)
+            m.accuracy[split] = out[1].reshape(grid, grid)
+            self.level.emit(rid, split, grid, m.surfaces[split])
+        con = MpoConstruction(resolved, result, resolved.target())
+        self.finished.emit(rid, RunResult(rid, con, m, mpo_metrics(resolved, result, m),
+                                          time.perf_counter() - t0))
