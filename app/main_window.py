@@ -18,6 +18,7 @@ from .actions import install_actions
 from .captions import header
 from .controller import RunController
 from .docks import arrange, fit_to_screen, make_dock
+from .explore_mode.dock import install_explore
 from .input_guards import ShortcutKeeper, WheelGuard
 from .loaders import ThreadedDatasetLoader
 from .opened_run import opened_caption
@@ -29,6 +30,7 @@ from .panels.network import NetworkPanel
 from .panels.pattern import PatternPanel
 from .panels.run import RunPanel
 from .resources import icon_svg
+from .run_recording import RunRecorder
 from .session import RunSession
 from .settings import load_settings, save_settings
 from .state import AppState
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
         self.network_panel, self.run_panel = NetworkPanel(st), RunPanel(st)
         self.metrics_panel, self.tabs = MetricsPanel(st), ViewTabs(st)
         self.history_panel = HistoryPanel(st)
+        self.recording = RunRecorder(st)   # the run's snapshots, for the forming animation
         self.heatmaps, self.curves = self.tabs.heatmaps, self.tabs.curves
         self.surface3d, self.volume3d = self.tabs.surface3d, self.tabs.volume3d
         self._ready_callbacks = []
@@ -58,6 +61,7 @@ class MainWindow(QMainWindow):
         self.opening = install_opening(self)   # File → Open bundle…, Open Recent; drops
         self._build_layout()
         self._wire()
+        self.explore = install_explore(self)   # explore mode: a dock of its own, hidden
         self.setAcceptDrops(True)
         st.choose(dataset="digits")
         fit_to_screen(self, restore and load_settings(self, self.settings))
@@ -173,6 +177,7 @@ class MainWindow(QMainWindow):
             return
         QApplication.instance().removeEventFilter(self.shortcut_keeper)
         self.controller.shutdown()
+        self.explore.shutdown()
         self.loader.wait(30)
         self.opening.wait(30)
         save_settings(self, self.settings)

@@ -1,0 +1,113 @@
+"""Explore mode: the settings form beside the live views, one explore run at a time on a
+worker thread. It reads the app's dataset (``state.dataset``) and never touches the
+construction's state, views or controller.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from .. import messages
+from .panel import ExplorePanel
+from .plan import explore
+from .settings import check
+from .views import ExploreViews
+from .worker import ExploreController
+
+
+class ExploreMode(QWidget):
+    """``start()`` returns the run id (None with a message when it cannot start);
+    ``result`` is the last finished ``plan.ExploreResult``."""
+
+    def __init__(self, state, parent=None, job_factory=explore):
+        super().__init__(parent)
+        self.state, self.job_factory = state, job_factory
+        self.panel, self.views = ExplorePanel(), ExploreViews()
+        self.controller = ExploreController(self)
+        self.result = None
+        self.levels_seen: list = []          # (split, metric, size) in arrival order
+        self.steps_seen = 0
+        self.outcome = ""
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.panel)
+        split.addWidget(self.views)
+        split.setStretchFactor(1, 1)
+        split.setSizes([260, 1200])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        c, p = self.controller, self.panel
+        p.start.clicked.connect(self.start)
+        p.cancel.clicked.connect(self.cancel)
+        c.steps.connect(self._on_steps)
+        c.level.connect(self._on_level)
+        c.tick.connect(lambda done, total: self._progress(done, total))
+        c.phase.connect(p.status.setText)
+        c.finished.connect(self._on_finished)
+        c.failed.connect(self._on_failed)
+        c.cancelled.connect(lambda: self._ended("cancelled: nothing was kept"))
+        c.running_changed.connect(p.set_running)
+
+    @property
+    def running(self) -> bool:
+        return self.controller.running
+
+    def start(self, settings=None) -> int | None:
+        ds = self.state.dataset
+        if ds is None:
+            messages.error(self, "No dataset", "Load a dataset first (Dataset panel).")
+            return None
+        settings = settings or self.panel.settings()
+        try:
+            check(settings)
+        except Exception as exc:   # lp.ConfigError: the message names the setting
+            messages.error(self, "Cannot explore", str(exc))
+            return None
+        self.result, self.levels_seen, self.steps_seen, self.outcome = None, [], 0, ""
+        self._range = None
+        self.views.begin(settings, ds.name)
+        self.panel.progress.setRange(0, settings.steps)
+        self.panel.progress.setValue(0)
+        return self.controller.start(lambda: self.job_factory(ds, settings))
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+
+    def shutdown(self) -> bool:
+        """Stop and join the worker (the window closes)."""
+        return self.controller.shutdown()
+
+    # --- from the worker ------------------------------------------------------------------
+    def _on_steps(self, batch: list) -> None:
+        self.steps_seen += len(batch)
+        self.views.add_steps(batch)
+        self._progress(batch[-1].step, batch[-1].total)
+
+    def _on_level(self, level) -> None:
+        self.levels_seen.append((level.split, level.metric, level.size))
+        if self._range is None:
+            self._range = self._level_range(level)
+        self.views.show_level(level, self._range)
+
+    @staticmethod
+    def _level_range(level):
+        """The grid's α range, which every level carries."""
+        return [list(r) for r in level.alpha_range]
+
+    def _progress(self, done: int, total: int) -> None:
+        self.panel.progress.setRange(0, max(total, 1))
+        self.panel.progress.setValue(done)
+
+    def _on_finished(self, result) -> None:
+        self.result = result
+        self.views.show_result(result)
+        self._ended(f"finished in {result.seconds:.1f} s")
+
+    def _on_failed(self, message: str) -> None:
+        self._ended("failed: " + message)
+        messages.error(self, "Explore failed", message)
+
+    def _ended(self, text: str) -> None:
+        self.outcome = text
+        self.panel.status.setText(text)
