@@ -130,6 +130,12 @@ def bundle_destination(chosen: Path, name: str) -> tuple[Path, bool]:
     return chosen / name, False
 
 
+def _export_dialog(window) -> None:
+    from .export_dialog import export_interactive  # imports the dialog on first use
+
+    export_interactive(window)
+
+
 def install_actions(window) -> dict[str, QAction]:
     style = window.style()
 
@@ -162,6 +168,9 @@ def install_actions(window) -> dict[str, QAction]:
         act("bundle", "Construction &bundle…", "Ctrl+E", lambda: export_bundle_interactive(window),
             QStyle.SP_DialogSaveButton, "Save the construction bundle (weights, split, surfaces) "
             "that anyone can verify with plain PyTorch (Ctrl+E)"),
+        act("export", "&Export…", "Ctrl+Shift+S", lambda: _export_dialog(window),
+            QStyle.SP_DialogSaveButton, "Export the finished run in any format: h5, ParaView, "
+            "meshes, MP4/GIF animations, SVG/PDF, PNG, .npy/.csv, bundle (Ctrl+Shift+S)"),
         act("quit", "&Quit", "Ctrl+Q", window.close),
         act("help", "&About LossPattern…", "F1", lambda: show_about(window)),
     ])
@@ -183,12 +192,15 @@ def _menus_and_toolbar(window, acts: dict[str, QAction]) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(acts["open"])
+    file_menu.addAction(acts["export"])
     file_menu.addSeparator()
     file_menu.addAction(acts["quit"])
     run_menu = bar.addMenu("&Run")
     run_menu.addAction(acts["start"])
     run_menu.addAction(acts["cancel"])
     export_menu = bar.addMenu("&Export")
+    export_menu.addAction(acts["export"])
+    export_menu.addSeparator()
     for key in ("bundle", "surfaces", "png"):
         export_menu.addAction(acts[key])
     window.view_menu = bar.addMenu("&View")   # the main window adds its panels' toggles

@@ -168,3 +168,45 @@ def export_bundle(out: str | os.PathLike, result, overwrite: bool = False) -> Pa
     except OSError as exc:
         raise ExportError(f"saved {path}, but could not set its permissions: {exc}") from exc
     return path
+
+
+# --- the Export dialog's entries: the core's formats for this surface, and the app's own ----
+APP_ENTRIES = {"png": ("picture of a view (.png)", ".png"),
+               "npy-csv": ("surfaces as .npy and .csv (a folder)", ""),
+               "bundle": ("construction bundle (a folder)", "")}
+
+
+def run_surfaces(run):
+    """The finished run's target and measured surfaces as the core's exporters take them,
+    labelled like a bundle of it (``lp.surfaces_from_run``)."""
+    return lp.surfaces_from_run(run.construction, run.measurement, run.metrics)
+
+
+def core_job(data, fmt: str, out: str | os.PathLike, options: dict, overwrite: bool):
+    """A worker job (``export_worker.Job``) writing ``data`` as ``fmt`` through the core."""
+    def job(progress, cancel) -> Path:
+        return lp.export_surface(data, fmt, out, progress=progress, cancel=cancel,
+                                 overwrite=overwrite, **options)
+    return job
+
+
+def app_job(key: str, out: str | os.PathLike, run, overwrite: bool):
+    """A worker job for the app's own folder exports (npy/csv, bundle)."""
+    def job(progress, cancel) -> Path:
+        progress(0, 1)
+        if key == "npy-csv":
+            made = not Path(out).exists()
+            if made:
+                _writable_dir(Path(out).parent)
+                Path(out).mkdir()
+            try:
+                export_surfaces(out, run)
+            except BaseException:
+                if made:
+                    shutil.rmtree(out, ignore_errors=True)   # nothing half-written
+                raise
+        else:
+            export_bundle(out, run, overwrite=overwrite)
+        progress(1, 1)
+        return Path(out)
+    return job
