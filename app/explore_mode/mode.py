@@ -69,7 +69,8 @@ class ExploreMode(QWidget):
         self.views.begin(settings, ds.name)
         self.panel.progress.setRange(0, settings.steps)
         self.panel.progress.setValue(0)
-        return self.controller.start(lambda: self.job_factory(ds, settings))
+        spec = getattr(self.state.choice, "dataset", "") or ds.name
+        return self.controller.start(lambda: self.job_factory(spec, settings))
 
     def cancel(self) -> None:
         self.controller.cancel()

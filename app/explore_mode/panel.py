@@ -25,7 +25,8 @@ RANGE_TIPS = {
     "random": "α runs over [−range, range] along each direction",
     "hessian": "α (a distance in parameter space: the eigenvectors have unit norm) runs over "
                "[−range, range]",
-    "pca": "each axis covers range × 1.25 × the training path's extent along it",
+    "pca": "each axis covers the training path's extent (and 0), widened by range/4 of it at "
+           "each end",
     "interpolation": "α runs over [−range/2, 1 + range/2]: 0 is the initialisation, 1 the "
                      "trained network",
 }

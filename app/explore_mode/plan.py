@@ -1,20 +1,19 @@
-"""An explore run as one generator over the core's explore building blocks (Qt-free).
+"""An explore run for the GUI: the core's ``lp.prepare_explore`` / ``lp.measure_levels`` (the
+halves of ``lp.explore_run``) turned into the items the explore views draw (Qt-free).
 
-``explore(dataset, settings)`` trains an ordinary network keeping its trajectory (one
-``TrainStep`` per optimiser step), picks the directions (random filter-normalised, the line
-init → trained, the trajectory's PCA plane, or the top Hessian eigenvectors), then measures the
-train and test surfaces — loss and accuracy, exact over every sample — coarse to fine (one
-``Level`` per split, quantity and refinement level). Between blocks of grid points it yields a
-``Tick``, so a consumer that stops iterating (the worker checks its cancel event at every
-item) stops the work within one block. It returns an ``ExploreResult``.
+``explore(dataset_spec, settings)`` yields a ``TrainStep`` per optimiser step, ``Phase`` lines,
+``Tick``s while grid points are measured (one per point: a cancellation point), and ``Level``s
+(per split and quantity, coarse to fine); it returns an ``ExploreResult`` that keeps the core's
+result for the bundle (``lp.save_explore_bundle``). A consumer that stops iterating (the worker
+checks its cancel event at every item) closes the core's generator: nothing more is done.
 
-Losses come from ``lp.evaluate_points`` (the exact evaluator) at the grid points of each level,
-accuracies from ``lp.outputs_at`` at the same points.
+``measure_grid`` measures any network along given directions the same way, coarse to fine, with
+the exact evaluator (``lp.evaluate_points``) for the loss and ``lp.outputs_at`` for accuracy;
+the warning view uses it for the two networks it compares.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from .settings import ExploreSettings, check
 POINTS_PER_BLOCK = 64   # grid points evaluated between two cancellation points
 SPLITS = ("train", "test")
 METRICS = ("loss", "accuracy")
+CORE_METRIC = {"loss": "loss", "accuracy": "acc"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class ExploreResult:
     pca: object = None               # lp TrajectoryPCA (path, explained share, errors)
     hessian: object = None           # lp HessianEigen (eigenvalues)
     seconds: float = 0.0
+    core: object = None              # lp.ExploreResult, for the bundle
     extra: dict = field(default_factory=dict)
 
     def axis(self, k: int = 0) -> np.ndarray:
@@ -86,40 +87,11 @@ class ExploreResult:
         return np.linspace(lo, hi, self.settings.grid)
 
 
-def network_for(dataset, s: ExploreSettings):
-    """(spec, initial model) of the family, sized for the dataset, seeded."""
-    cfg = lp.ConstructionConfig(dataset=dataset.name, arch=s.family, depth=s.depth,
-                                width=s.width, activation=s.activation, seed=s.seed)
-    spec = dataclasses.replace(lp.network_spec(cfg, dataset), heads=1)
-    return spec, lp.build_network(spec, seed=s.seed)
-
-
 def split_inputs(dataset, spec, split: str):
+    """(X as ``spec``'s network takes it, y) of one split of a loaded dataset."""
     X, y = dataset.split(split)
     return lp.as_input(torch.as_tensor(np.asarray(X), dtype=torch.float32), spec), \
         torch.as_tensor(np.asarray(y), dtype=torch.long)
-
-
-def _directions(s: ExploreSettings, training, Xtr, ytr):
-    """(origin model, directions, alpha_range, pca, hessian) for the chosen kind."""
-    model, pca, eig = training.model, None, None
-    if s.kind == "random":
-        dirs = lp.filter_normalized_directions(model, s.z, seed=s.seed)
-        rng = [[-s.span, s.span]] * s.z
-    elif s.kind == "interpolation":
-        line = lp.interpolation(training.initial_params, training.final_params, template=model,
-                                alpha_range=(-s.span / 2, 1 + s.span / 2))
-        model, dirs, rng = line.origin.eval(), [line.direction], [list(line.alpha_range)]
-    elif s.kind == "pca":
-        pca = lp.trajectory_pca(training.trajectory, s.z, loss_fn=lp.split_loss(model, Xtr, ytr))
-        extent = np.abs(pca.coords).max(axis=0) * 1.25 * s.span
-        dirs = pca.directions
-        rng = [[-float(e), float(e)] for e in np.maximum(extent, 1e-6)]
-    else:
-        eig = lp.hessian_directions(model, Xtr, ytr, s.z, max_iter=100, tol=1e-3, seed=s.seed)
-        dirs = eig.directions
-        rng = [[-s.span, s.span]] * s.z
-    return model, dirs, rng, pca, eig
 
 
 def _accuracy(model, dirs, X, y, alphas) -> np.ndarray:
@@ -130,7 +102,7 @@ def _accuracy(model, dirs, X, y, alphas) -> np.ndarray:
     return out
 
 
-def measure_levels(model, dirs, X, y, grid: int, alpha_range, classes: int, split: str,
+def measure_grid(model, dirs, X, y, grid: int, alpha_range, classes: int, split: str,
                    start: int = 4):
     """Yield Ticks and Levels (loss, then accuracy) coarse to fine; return {metric: (G,)*z}."""
     z = len(dirs)
@@ -158,42 +130,57 @@ def measure_levels(model, dirs, X, y, grid: int, alpha_range, classes: int, spli
     return {m: v.reshape(shape) for m, v in values.items()}
 
 
-def explore(dataset, settings: ExploreSettings):
-    """The whole run (see the module docstring)."""
-    s, t0 = check(settings), time.perf_counter()
-    yield Phase(f"building a {s.family} for {dataset.name}")
-    spec, model = network_for(dataset, s)
-    Xtr, ytr = split_inputs(dataset, spec, "train")
-    Xte, yte = split_inputs(dataset, spec, "test")
-    yield Phase(f"training an ordinary {s.family}: {s.steps} Adam steps (lr {s.lr:g}, "
-                f"batch {s.batch}), keeping the trajectory")
-    training = yield from _training(model, Xtr, ytr, s)
-    yield Phase({"random": "drawing random filter-normalised directions",
-                 "interpolation": "the line from initialisation to the trained network",
-                 "pca": "PCA of the training trajectory (and each snapshot's real loss)",
-                 "hessian": f"top {s.z} Hessian eigenvectors (power iteration, whole train "
-                            f"split)"}[s.kind])
-    origin, dirs, rng, pca, eig = _directions(s, training, Xtr, ytr)
-    surfaces = {}
-    for split, X, y in (("train", Xtr, ytr), ("test", Xte, yte)):
-        yield Phase(f"measuring the {split} surface (loss and accuracy, every {split} sample), "
-                    f"coarse to fine")
-        full = yield from measure_levels(origin, dirs, X, y, s.grid, rng, dataset.classes,
-                                         split)
-        for metric, arr in full.items():
-            surfaces[(split, metric)] = arr
-    return ExploreResult(s, dataset.name, len(ytr), len(yte), origin, dirs, rng, surfaces,
-                         list(training.losses), float(training.final_loss), pca, eig,
-                         time.perf_counter() - t0)
+def core_config(dataset_spec: str, s: ExploreSettings):
+    """The core's ``ExploreConfig`` for the form's settings (range: see ``ExploreSettings``)."""
+    widen = {"random": s.span, "hessian": s.span, "interpolation": s.span / 2,
+             "pca": 0.25 * s.span}[s.kind]
+    return lp.ExploreConfig(dataset=dataset_spec, arch=s.family, directions=s.kind, z=s.z,
+                            grid=s.grid, steps=s.steps, seed=s.seed, alpha_range=widen,
+                            lr=s.lr, batch=s.batch, snapshot_every=s.snapshot_every,
+                            width=s.width, depth=s.depth, activation=s.activation,
+                            start=min(4, s.grid))
 
 
-def _training(model, X, y, s: ExploreSettings):
-    """Train, passing each step on as a ``TrainStep``; return the core's TrainingResult."""
-    gen = lp.train_trajectory(model, X, y, steps=s.steps, lr=s.lr, batch=s.batch, seed=s.seed,
-                              snapshot_every=s.snapshot_every)
+def _items(gen, on_level=None):
+    """The core's Frames and SurfaceLevels as the GUI's items; return the generator's value."""
     while True:
         try:
-            f = next(gen)
+            item = next(gen)
         except StopIteration as stop:
             return stop.value
-        yield TrainStep(f.step, f.total, f.reg_loss)
+        if isinstance(item, lp.SurfaceLevel):
+            yield from on_level(item)
+        elif item.phase == "training":
+            yield TrainStep(item.step, item.total, float(item.reg_loss))
+        elif item.phase == "surface":
+            yield Tick(item.step, item.total)
+        else:
+            yield Phase(item.message or item.phase)
+
+
+def explore(dataset_spec: str, settings: ExploreSettings):
+    """The whole run (see the module docstring)."""
+    s, t0 = check(settings), time.perf_counter()
+    yield Phase(f"training an ordinary {s.family} on {dataset_spec}: {s.steps} Adam steps "
+                f"(lr {s.lr:g}, batch {s.batch}), keeping the trajectory")
+    prepared = yield from _items(lp.prepare_explore(core_config(dataset_spec, s)))
+    rng = tuple(tuple(map(float, r)) for r in prepared.alpha_range)
+
+    def levels(level):
+        for split, values in level.surfaces.items():
+            for metric in METRICS:
+                arr = np.asarray(values[CORE_METRIC[metric]], dtype=np.float64)
+                yield Level(split, metric, level.size, arr.copy(), level.indices.copy(), rng)
+
+    yield Phase("measuring train and test loss and accuracy (every sample), coarse to fine")
+    r = yield from _items(lp.measure_levels(prepared), levels)
+    surfaces = {(split, metric): np.asarray(r.surfaces[split][CORE_METRIC[metric]])
+                for split in r.surfaces for metric in METRICS}
+    training = r.training
+    return ExploreResult(
+        s, r.resolved.dataset.name, len(r.resolved.indices("train")),
+        len(r.resolved.indices("test")), r.model, r.directions,
+        [list(x) for x in r.alpha_range], surfaces,
+        list(training.losses) if training is not None else [],
+        float(training.final_loss) if training is not None else float("nan"),
+        r.pca, r.hessian, time.perf_counter() - t0, core=r)

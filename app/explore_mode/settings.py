@@ -31,8 +31,8 @@ SNAPSHOTS = 40          # the trajectory keeps about this many snapshots
 @dataclass(frozen=True)
 class ExploreSettings:
     """One explore run. ``span``: random and Hessian directions go over α ∈ [−span, span];
-    PCA over span × 1.25 × the path's extent per axis; interpolation over
-    [−span/2, 1 + span/2]."""
+    PCA over the path's extent (and 0) widened by span/4 of it at each end; interpolation
+    over [−span/2, 1 + span/2]."""
 
     family: str = "mlp"
     kind: str = "random"
@@ -69,6 +69,8 @@ def check(s: ExploreSettings) -> ExploreSettings:
         bad(f"grid must be 2..{MAX_GRID} points per direction, got {s.grid}")
     if not 1 <= s.steps <= MAX_STEPS:
         bad(f"training steps must be 1..{MAX_STEPS}, got {s.steps}")
+    if s.kind == "pca" and s.z == 1:
+        bad("PCA directions need z = 2 or 3 (a plane or a volume of the path)")
     if s.kind == "pca" and s.steps < s.z + 1:
         bad(f"the PCA of a trajectory with {s.steps} steps has fewer than {s.z + 1} snapshots")
     if not (s.span > 0 and s.span < 1e6):

@@ -18,7 +18,7 @@ import numpy as np
 
 import losspattern_core as lp
 
-from .plan import Phase, TrainStep, measure_levels, split_inputs
+from .plan import Phase, TrainStep, measure_grid, split_inputs
 
 GRID, SPAN = 21, 1.0                    # the random landscapes: 21² points over [−1, 1]²
 SHARPNESS = dict(top_k=1, samples=16, max_iter=60, tol=1e-3)
@@ -53,7 +53,7 @@ def _sharpness(model, X, y) -> dict:
 def _landscape(model, X, y, classes: int, seed: int, split: str = "train"):
     dirs = lp.filter_normalized_directions(model, 2, seed=seed)
     rng = [[-SPAN, SPAN]] * 2
-    full = yield from measure_levels(model, dirs, X, y, GRID, rng, classes, split, start=GRID)
+    full = yield from measure_grid(model, dirs, X, y, GRID, rng, classes, split, start=GRID)
     return full["loss"], rng
 
 

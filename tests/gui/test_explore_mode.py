@@ -29,7 +29,7 @@ def mode(qtbot, digits, errors):
     """Explore mode on its own (the window test covers the dock): faster than a window."""
     from app.explore_mode.mode import ExploreMode
 
-    m = ExploreMode(SimpleNamespace(dataset=digits))
+    m = ExploreMode(SimpleNamespace(dataset=digits, choice=SimpleNamespace(dataset="digits")))
     qtbot.addWidget(m)
     yield m
     assert m.shutdown()
