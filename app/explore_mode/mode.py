@@ -5,10 +5,14 @@ construction's state, views or controller.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from .. import messages
+import losspattern_core as lp
+
+from .. import file_dialogs, messages
 from .panel import ExplorePanel
 from .plan import explore
 from .settings import check
@@ -40,6 +44,7 @@ class ExploreMode(QWidget):
         c, p = self.controller, self.panel
         p.start.clicked.connect(self.start)
         p.cancel.clicked.connect(self.cancel)
+        p.save.clicked.connect(self.save_interactive)
         c.steps.connect(self._on_steps)
         c.level.connect(self._on_level)
         c.tick.connect(lambda done, total: self._progress(done, total))
@@ -66,11 +71,37 @@ class ExploreMode(QWidget):
             return None
         self.result, self.levels_seen, self.steps_seen, self.outcome = None, [], 0, ""
         self._range = None
+        self.panel.save.setEnabled(False)
         self.views.begin(settings, ds.name)
         self.panel.progress.setRange(0, settings.steps)
         self.panel.progress.setValue(0)
         spec = getattr(self.state.choice, "dataset", "") or ds.name
         return self.controller.start(lambda: self.job_factory(spec, settings))
+
+    def save_bundle(self, folder) -> object:
+        """Write the finished run's bundle into ``folder`` (a new folder; atomic)."""
+        core = self.result.core
+        return lp.save_explore_bundle(folder, core, lp.explore_metrics(core))
+
+    def save_interactive(self) -> None:
+        if self.result is None or self.result.core is None:
+            return
+        folder = file_dialogs.folder(self, "Folder for the explore bundle (a new folder is made "
+                                           "inside it)")
+        if not folder:
+            return
+        name = (f"explore-{self.result.settings.kind}-{self.result.dataset.split(':')[0]}-"
+                f"seed{self.result.settings.seed}")
+        path = Path(folder) / name
+        try:
+            out = self.save_bundle(path)
+        except lp.LossPatternError as exc:
+            messages.error(self, "Save failed", str(exc))
+            return
+        except OSError as exc:
+            messages.error(self, "Save failed", f"could not write {path}: {exc}")
+            return
+        self.panel.status.setText(f"bundle saved to {out} (check it: losspattern verify {out})")
 
     def cancel(self) -> None:
         self.controller.cancel()
@@ -103,6 +134,7 @@ class ExploreMode(QWidget):
     def _on_finished(self, result) -> None:
         self.result = result
         self.views.show_result(result)
+        self.panel.save.setEnabled(result.core is not None)
         self._ended(f"finished in {result.seconds:.1f} s")
 
     def _on_failed(self, message: str) -> None:

@@ -120,3 +120,13 @@ def test_hessian_eigenvalues_are_shown(qtbot, mode):
 def test_bad_settings_are_a_message_not_a_run(qtbot, mode, errors):
     assert mode.start(ExploreSettings(kind="interpolation", z=2)) is None
     assert errors and "interpolation is a line" in errors[-1][1]
+
+
+def test_finished_run_saves_a_bundle_the_core_loads(qtbot, mode, tmp_path):
+    mode, _ = run_explore(qtbot, mode, ExploreSettings(kind="random", **TINY))
+    out = mode.save_bundle(tmp_path / "bundle")
+    loaded = lp.load_explore_bundle(out)
+    assert (out / "construction.json").exists()
+    np.testing.assert_allclose(np.load(out / "surface_train.npy"),
+                               mode.result.surfaces[("train", "loss")], rtol=1e-6)
+    assert loaded is not None
