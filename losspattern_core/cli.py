@@ -42,6 +42,7 @@ from pathlib import Path  # noqa: E402
 
 from losspattern_core.cli_output import Progress, error_line, theorem2_lines  # noqa: E402
 from losspattern_core.commands import analyse as analyse_command  # noqa: E402
+from losspattern_core.commands import cheat as cheat_command  # noqa: E402
 from losspattern_core.commands import explore as explore_command  # noqa: E402
 from losspattern_core.commands import export as export_command  # noqa: E402
 from losspattern_core.commands import mpo as mpo_command  # noqa: E402
@@ -55,7 +56,8 @@ from losspattern_core.io import options as opt  # noqa: E402
 PLUGIN_GROUP = "losspattern.commands"
 # commands that live in their own modules (each: register(subparsers))
 BUILTIN_COMMANDS = (export_command.register, mpo_command.register,
-                    explore_command.register, analyse_command.register)
+                    explore_command.register, analyse_command.register,
+                    cheat_command.register)
 _WRITTEN: list[Path] = []  # complete outputs of this command, for a truthful interrupt message
 
 

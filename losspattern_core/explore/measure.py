@@ -72,7 +72,7 @@ def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, 
     device = next(net.parameters()).device
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=device)
     y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
-    alphas = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), -1)
+    alphas = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), len(directions))
     base = {k: v.detach() for k, v in net.named_parameters()}
     buffers = {k: v.detach() for k, v in net.named_buffers()}
     deltas = [d.delta(net) for d in directions]
