@@ -3,7 +3,10 @@
 Qt's own (non-native) dialog is used, with guards: special file systems (/proc, /sys, /dev)
 are hidden from its lists and completer, so the view never asks for their files' type (Qt
 finds a type by reading the file, on the GUI thread: /proc/kmsg blocks forever), the dialog
-never starts in one and is sent home when one is entered. Paths are judged by their text:
+never starts in one and is sent home when one is entered, and its file-name field refuses
+text that names one (``SafePathValidator``): a typed "/proc/" would make the dialog's model
+list /proc and then find its files' icons on the GUI thread, which reads /proc/kmsg and
+blocks forever, even though the list hides them. Paths are judged by their text:
 nothing here opens a file. (No Python icon provider: Qt calls it from its file-info thread,
 which can deadlock on the interpreter lock.) The last folder used is kept per window in its
 QSettings.
@@ -17,9 +20,12 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QToolTip, QWidget
 
 SPECIAL = ("/proc", "/sys", "/dev")
+REFUSED_TIP = ("/proc, /sys and /dev are not browsed here: reading their special files can "
+               "hang the app.")
 LAST_KEY = "dialogs/last_folder"
 
 
@@ -36,6 +42,32 @@ class SafeProxy(QSortFilterProxyModel):
         model = self.sourceModel()
         index = model.index(row, 0, parent)
         return not is_special(model.filePath(index)) if hasattr(model, "filePath") else True
+
+
+class SafePathValidator(QValidator):
+    """Refuses file-name text that names a special file system (typed, pasted or dropped;
+    relative text is judged against the dialog's folder). Refused keys leave the text as
+    it was and show why in a tooltip."""
+
+    def __init__(self, dialog: QFileDialog):
+        super().__init__(dialog)
+        self._dialog = dialog
+
+    def refuses(self, text: str) -> bool:
+        path = os.path.expanduser(text.strip().strip('"'))
+        if not path:
+            return False
+        if not os.path.isabs(path):
+            path = os.path.join(self._dialog.directory().absolutePath(), path)
+        return is_special(path)
+
+    def validate(self, text: str, pos: int):
+        if self.refuses(text):
+            edit = self._dialog.findChild(QLineEdit, "fileNameEdit")
+            if edit is not None and edit.isVisible():
+                QToolTip.showText(edit.mapToGlobal(edit.rect().bottomLeft()), REFUSED_TIP, edit)
+            return QValidator.Invalid, text, pos
+        return QValidator.Acceptable, text, pos
 
 
 def last_folder(parent: QWidget | None) -> str:
@@ -64,6 +96,9 @@ def make_dialog(parent, title: str, start: str, name_filter: str = "") -> QFileD
     if not os.path.isdir(start):
         dlg.selectFile(Path(start).name)
     dlg.directoryEntered.connect(lambda d: is_special(d) and dlg.setDirectory(safe))
+    edit = dlg.findChild(QLineEdit, "fileNameEdit")
+    if edit is not None:
+        edit.setValidator(SafePathValidator(dlg))
     if name_filter:
         dlg.setNameFilter(name_filter)
     return dlg

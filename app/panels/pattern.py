@@ -28,10 +28,10 @@ import losspattern_core as lp
 
 from .. import file_dialogs, messages
 from ..choice import is_function
-from ..file_dialogs import is_special
 from ..state import AppState
 from ..views.arrays import plane
 from ..views.images import pixmap
+from .image_aspect import AspectChooser, aspect_note, split_aspect
 from .loss_range import LossRangeEditor
 from .pattern_params import PARAMS, spec_for, values_of
 
@@ -49,24 +49,6 @@ def _spin(lo: float, hi: float, decimals: int, value: float) -> QDoubleSpinBox:
     spin.setValue(value)
     spin.setKeyboardTracking(False)
     return spin
-
-
-def aspect_note(path: str) -> str:
-    """What happens to a non-square image (read from its header only; "" when square, a
-    built-in, or unreadable). The core maps every image onto the square α grid."""
-    if is_special(path) or not Path(path).is_file():
-        return ""
-    try:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            w, h = im.size
-    except (OSError, ValueError):
-        return ""
-    if w == h:
-        return ""
-    return (f"Note: this {w}×{h} image is stretched to the square α grid (its aspect is not "
-            f"kept; crop it to a square first to keep it).")
 
 
 class PatternPanel(QWidget):
@@ -96,6 +78,8 @@ class PatternPanel(QWidget):
         self.open_button.setToolTip("Any image Pillow reads; you can also drop a file on the "
                                     "window (Ctrl+O)")
         self.open_button.clicked.connect(self.open_dialog)
+        self.aspect = AspectChooser()
+        self.aspect.chosen.connect(lambda spec: self._choose(pattern=spec))
         self.preview = QLabel()
         self.preview.setFixedSize(PREVIEW, PREVIEW)
         self.preview.setAlignment(Qt.AlignCenter)
@@ -110,7 +94,7 @@ class PatternPanel(QWidget):
         sr.addWidget(QLabel("smoothing"))
         sr.addWidget(self.smooth)
         side = QVBoxLayout()
-        for w in (self.params_box, self.smooth_row, self.open_button):
+        for w in (self.params_box, self.smooth_row, self.open_button, self.aspect):
             side.addWidget(w)
         side.addWidget(self.description, 1)
         row = QHBoxLayout()
@@ -181,15 +165,17 @@ class PatternPanel(QWidget):
             self._mode = (c.z, c.rgb)
         name = c.pattern.partition(":")[0]
         function = is_function(c.pattern)
-        item = self._find(name if function else c.pattern)
+        image = None if function else split_aspect(c.pattern)[0]
+        item = self._find(name if function else c.pattern) or (image and self._find(image))
         if item is None and not function:
-            item = self._add_item(Path(c.pattern).name, c.pattern, "image", c.z)
+            item = self._add_item(Path(image).name, image, "image", c.z)
         self.gallery.setCurrentItem(item)
         self.gallery.blockSignals(False)
         self._show_params(name if function else None, values_of(c.pattern))
         self.smooth.blockSignals(True)
         self.smooth.setValue(c.smooth)
         self.smooth.blockSignals(False)
+        self.aspect.show_spec(c.pattern if c.z == 2 and image else None)
         if pat is not None:
             note = aspect_note(c.pattern) if not function and c.z == 2 else ""
             self.description.setText(pat.description + (f"\n{note}" if note else ""))
@@ -251,6 +237,7 @@ class PatternPanel(QWidget):
 
     def select(self, spec: str) -> bool:
         """Choose a pattern by spec; a path is opened as an image."""
-        if not is_function(spec) and Path(spec).suffix and spec not in lp.builtin_images():
+        if not is_function(spec) and Path(split_aspect(spec)[0]).suffix \
+                and spec not in lp.builtin_images():
             return self.load_image(spec)
         return self._choose(report=False, pattern=spec)

@@ -94,18 +94,18 @@ def test_the_bar_covers_the_whole_run_phase_by_phase():
     assert bar.startswith("phase 1 of 4: classifier") and fraction < 0.25
 
 
-def test_a_non_square_photo_says_it_is_stretched(qtbot, window, tmp_path):
-    """Item 14 (partly): the user is told; crop / fit need a core option."""
+def test_a_non_square_photo_says_what_is_done(qtbot, window, tmp_path):
+    """Item 14: the user is told (crop by default; fit / stretch: test_usability_more.py)."""
     from PIL import Image
 
     path = tmp_path / "wide.png"
     Image.fromarray((np.arange(64 * 40).reshape(40, 64) % 255).astype(np.uint8)).save(path)
     assert window.open_image(path)
-    assert "64×40 image is stretched" in window.pattern_panel.description.text()
+    assert "64×40 image is cropped" in window.pattern_panel.description.text()
     square = tmp_path / "square.png"
     Image.fromarray(np.zeros((32, 32), np.uint8) + 100).save(square)
     assert window.open_image(square)
-    assert "stretched" not in window.pattern_panel.description.text()
+    assert "cropped" not in window.pattern_panel.description.text()
 
 
 def test_surface_has_a_loss_scale_and_a_visible_minimum(qtbot, window):
