@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self.shortcut_keeper)
         self.controller.shutdown()
         self.explore.shutdown()
+        self.metrics_panel.analysis.shutdown()
         self.loader.wait(30)
         self.opening.wait(30)
         save_settings(self, self.settings)

@@ -51,6 +51,14 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class Partial:
+    """A piece of a job's result that is ready before the rest (shown at once)."""
+
+    key: str
+    value: object
+
+
+@dataclass(frozen=True)
 class Level:
     """``array`` (size,)*z: ``metric`` on ``split`` at the size-point level of the grid."""
 

@@ -25,6 +25,7 @@ class ExploreWorker(WorkerBase):
     steps = Signal(int, list)          # run id, [TrainStep, ...]
     level = Signal(int, object)        # run id, plan.Level
     tick = Signal(int, int, int)       # run id, points done, points in all
+    partial = Signal(int, str, object)  # run id, key, a piece of the result
     finished = Signal(int, object)     # run id, the generator's value
 
     def __init__(self, run_id: int, job, cancel: threading.Event):
@@ -48,6 +49,8 @@ class ExploreWorker(WorkerBase):
                 self.tick.emit(self.run_id, item.done, item.total)
             elif isinstance(item, plan.Phase):
                 self.phase.emit(self.run_id, item.text)
+            elif isinstance(item, plan.Partial):
+                self.partial.emit(self.run_id, item.key, item.value)
 
         result = self.drain(self.job(), on_item)
         if batch:
@@ -63,6 +66,7 @@ class ExploreController(QObject):
     steps = Signal(list)
     level = Signal(object)
     tick = Signal(int, int)
+    partial = Signal(str, object)
     phase = Signal(str)
     finished = Signal(object)
     failed = Signal(str)
@@ -96,6 +100,7 @@ class ExploreController(QObject):
         worker.steps.connect(self._on_steps)
         worker.level.connect(self._on_level)
         worker.tick.connect(self._on_tick)
+        worker.partial.connect(self._on_partial)
         worker.phase.connect(self._on_phase)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -142,6 +147,11 @@ class ExploreController(QObject):
     def _on_tick(self, rid: int, done: int, total: int) -> None:
         if rid == self._current:
             self.tick.emit(done, total)
+
+    @Slot(int, str, object)
+    def _on_partial(self, rid: int, key: str, value) -> None:
+        if rid == self._current:
+            self.partial.emit(key, value)
 
     @Slot(int, str)
     def _on_phase(self, rid: int, text: str) -> None:

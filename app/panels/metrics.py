@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from ..captions import THEOREM2_STRUCTURE, directions_text, metrics_heading
 from ..state import AppState
+from .analysis_section import AnalysisSection
 
 CSS = """
 <style>
@@ -53,6 +54,8 @@ class MetricsPanel(QWidget):
         lay.addWidget(self.view)
         self.rows: dict[str, str] = {}
         self._key = None
+        self.analysis = AnalysisSection(state, self)   # basins, bottleneck, sharpness (worker)
+        self.analysis.changed.connect(self._analysis_changed)
         for event in (state.events.result, state.events.shown, state.events.run):
             event.connect(self._show_state)
         self._show_state()
@@ -84,6 +87,10 @@ class MetricsPanel(QWidget):
             self.clear({"cancelled": "cancelled: nothing was kept",
                         "failed": "the run failed"}.get(outcome, "no finished run yet"))
 
+    def _analysis_changed(self) -> None:
+        self._key = None   # the analysis has more to show: render again
+        self._show_state()
+
     def show_run(self, run, stale=None) -> None:
         """The figures of a finished ``Run`` (``stale``: it is not the chosen settings')."""
         cfg, ds = run.config, run.resolved.dataset
@@ -95,6 +102,7 @@ class MetricsPanel(QWidget):
         self._sections(run.metrics, p)
         if run.remeasure is not None and run.remeasure.done:
             self._remeasure(run.remeasure, cfg.z)
+        self._parts.append(self.analysis.html(run, self.rows))
         self.view.setHtml("".join(self._parts))
 
     def _sections(self, metrics: dict, p: dict) -> None:
