@@ -1,0 +1,144 @@
+"""Finding and joining a Ray cluster, with clear messages and bounded waits.
+
+``address`` is ``"auto"`` (the cluster this process is already connected to, else the one
+``ray start`` recorded on this machine or ``$RAY_ADDRESS``), ``"HOST:PORT"`` / ``"ray://HOST:PORT"``
+(a cluster's head), or ``"local:N"`` (start a private local instance with N CPUs, shut down
+again afterwards). Before ``ray.init`` is called the head's port is probed with a plain TCP
+connection and a GCS request under a deadline, so an address where no cluster answers gives an
+error within ``CONNECT_TIMEOUT_S`` seconds instead of Ray's long retries.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from losspattern_core.errors import LossPatternError
+
+CONNECT_TIMEOUT_S = 10.0
+INSTALL_HINT = 'pip install -e ".[ray]"'
+LOCAL = re.compile(r"^local(?::(\d{1,4}))?$")
+
+
+class RayUnavailable(LossPatternError):
+    """Ray is not installed, or no Ray cluster answers at the address given."""
+
+
+def import_ray():
+    """The ``ray`` module, or a ``RayUnavailable`` naming the install command."""
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(f"--ray needs Ray, which is not installed here: run {INSTALL_HINT} "
+                             "(or run without --ray to evaluate locally)") from None
+    return ray
+
+
+def no_answer(address: str, why: str = "") -> RayUnavailable:
+    reason = f" ({why})" if why else ""
+    return RayUnavailable(f"no Ray cluster answers at {address} within {CONNECT_TIMEOUT_S:g} s"
+                          f"{reason}; run without --ray to evaluate locally")
+
+
+def local_cpus(address: str, num_workers: int | None) -> int | None:
+    """N for ``"local:N"`` (or ``num_workers`` with ``"local"``); None for a cluster address."""
+    m = LOCAL.match(address.strip())
+    if m is None:
+        return None
+    n = int(m.group(1)) if m.group(1) else (num_workers or os.cpu_count() or 1)
+    if not 1 <= n <= 4096:
+        raise LossPatternError(f"Ray address {address!r}: local:N needs 1 <= N <= 4096 CPUs")
+    return n
+
+
+def head_address(address: str) -> str:
+    """HOST:PORT of the cluster's head for ``address`` (``auto`` resolved as Ray does)."""
+    plain = address.strip()
+    if plain.startswith("ray://"):
+        plain = plain[len("ray://"):]
+    if plain in ("", "auto"):
+        try:
+            from ray._private.services import canonicalize_bootstrap_address
+
+            found = canonicalize_bootstrap_address("auto")
+        except Exception as exc:  # ConnectionError when ray start ran nowhere on this machine
+            raise no_answer(address, f"none was found on this machine: {exc}") from None
+        if not found:
+            raise no_answer(address, "none was found on this machine")
+        plain = found
+    if not re.match(r"^[\w.\-\[\]:]+:\d{1,5}$", plain):
+        raise LossPatternError(f"Ray address {address!r} is not auto, local:N or HOST:PORT")
+    return plain
+
+
+def probe(address: str, host_port: str, timeout: float = CONNECT_TIMEOUT_S,
+          gcs: bool = True) -> None:
+    """Raise ``RayUnavailable`` unless a Ray head (its GCS) answers at HOST:PORT in time.
+
+    First a plain TCP connection (nothing listening: an error at once, or after ``timeout``
+    for an address that drops packets), then a GCS request from a helper thread, abandoned
+    after the rest of ``timeout`` (a port that accepts connections but is not a Ray head would
+    otherwise keep Ray retrying for minutes). ``ray.init`` itself must run on the main thread.
+    ``gcs=False`` (a ``ray://`` client server, which is not the GCS port) skips the request.
+    """
+    start = time.monotonic()
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise no_answer(address, exc.strerror or type(exc).__name__) from None
+    if not gcs:
+        return
+    box: dict = {}
+
+    def ask() -> None:
+        try:
+            from ray._raylet import GcsClient
+
+            client = GcsClient(address=host_port, nums_reconnect_retry=0)
+            client.internal_kv_get(b"losspattern-probe", namespace=None, timeout=timeout)
+            box["ok"] = True
+        except Exception as exc:  # any failure means: not a Ray head we can use
+            box["error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
+
+    t = threading.Thread(target=ask, name="ray-probe", daemon=True)
+    t.start()
+    t.join(max(0.5, timeout - (time.monotonic() - start)))
+    if not box.get("ok"):
+        raise no_answer(address, box.get("error", "the port accepts connections but no Ray "
+                                                  "head replied"))
+
+
+@contextmanager
+def ray_session(address: str = "auto", num_workers: int | None = None) -> Iterator[object]:
+    """Yield the ``ray`` module connected as ``address`` says; disconnect (and stop a local
+    instance) afterwards unless the connection was already there."""
+    ray = import_ray()
+    if not isinstance(address, str):
+        raise LossPatternError(f"Ray address {address!r} must be text")
+    if ray.is_initialized():
+        yield ray
+        return
+    quiet = {"log_to_driver": False, "logging_level": "ERROR"}
+    cpus = local_cpus(address, num_workers)
+    try:
+        if cpus is not None:
+            ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
+        else:
+            head = head_address(address)
+            client = address.strip().startswith("ray://")
+            probe(address, head, gcs=not client)
+            target = address.strip() if client else head
+            ray.init(address=target, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise no_answer(address, f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
