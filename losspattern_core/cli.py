@@ -94,6 +94,7 @@ def _construct(args) -> int:
 def _run(args, resolved):
     from losspattern_core.constructions import construct
     from losspattern_core.frames import drive
+    from losspattern_core.measure.analysis import construction_analysis
     from losspattern_core.measure.ease import ease_comparison
     from losspattern_core.measure.metrics import construction_metrics, measure_surfaces
 
@@ -101,6 +102,7 @@ def _run(args, resolved):
     con = drive(construct(resolved), None if args.quiet else Progress())
     measurement = measure_surfaces(con)
     metrics = construction_metrics(con, measurement, checks=cfg.theorem == 1)
+    metrics["analysis"] = construction_analysis(con, measurement)  # basins, bottleneck
     if cfg.theorem == 1 and not args.no_baseline:
         metrics.update(drive(ease_comparison(resolved, con), None if args.quiet else Progress()))
     return con, measurement, metrics

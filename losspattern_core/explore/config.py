@@ -50,6 +50,7 @@ class ExploreConfig:
     splits: tuple[str, ...] = ("train", "test")
     start: int = 5                     # points per axis of the first (coarsest) level
     hessian_max_bytes: int = 4 << 30
+    hessian_iterations: int = 200      # power iterations per eigenvector at most
     device: str = "cpu"
     extra: dict = field(default_factory=dict, compare=False)
 

@@ -48,6 +48,26 @@ def origin_network(resolved: ResolvedExplore, X, y) -> Generator[Frame, None, di
     return {"initial": initial, "model": result.model.eval(), "result": result}
 
 
+def check_hessian_memory(resolved: ResolvedExplore) -> None:
+    """Refuse a Hessian request over the memory bound before any training (the same estimate
+    as ``hessian.HessianOperator``: (5 z + 6) parameter-sized float32 vectors)."""
+    from losspattern_core.networks import build
+
+    from .hessian import VECTORS
+
+    cfg = resolved.config
+    layers = (resolved.source.meta["network"]["layers"] if resolved.source is not None
+              else resolved.spec.layers())
+    n = sum(p.numel() for p in build(layers, device="meta").parameters())
+    need = n * 4 * (5 * cfg.z + VECTORS)
+    if need > cfg.hessian_max_bytes:
+        raise ConfigError(
+            f"Hessian directions for this network ({n:,} parameters, {cfg.z} eigenvector(s)) "
+            f"need about {need / 2**20:,.1f} MiB, over the bound of "
+            f"{cfg.hessian_max_bytes / 2**20:,.1f} MiB: use a smaller network, fewer directions "
+            "(--z), or raise --hessian-max-mb")
+
+
 def layer_mismatch(a: list[dict], b: list[dict], path: str = "") -> str | None:
     """A sentence naming the first layer where two bundles' layer lists differ (None if equal)."""
     for i in range(max(len(a), len(b))):
@@ -113,7 +133,8 @@ def choose_directions(resolved: ResolvedExplore, training: dict, X, y
         return model, dirs, [[-a, a]] * z, None, None
     if kind == "hessian":
         eig = hessian_directions(model, X, y, k=z, seed=cfg.seed,
-                                 max_bytes=cfg.hessian_max_bytes)
+                                 max_bytes=cfg.hessian_max_bytes,
+                                 max_iter=cfg.hessian_iterations)
         return model, eig.directions, [[-a, a]] * z, None, eig
     pca = trajectory_pca(training["result"].trajectory, z, loss_fn=split_loss(model, X, y))
     yield from ()

@@ -28,7 +28,7 @@ from losspattern_core.grid import flat_positions, level_indices, range_points
 
 from .config import ExploreConfig, ResolvedExplore, resolve_explore
 from .measure import PointValues, measure_points
-from .origin import choose_directions, origin_network
+from .origin import check_hessian_memory, choose_directions, origin_network
 
 SPLITS = ("train", "test")
 
@@ -113,6 +113,8 @@ def prepare_explore(config: ExploreConfig | ResolvedExplore, cancel=None
     t0 = time.perf_counter()
     resolved = config if isinstance(config, ResolvedExplore) else resolve_explore(config)
     cfg = resolved.config
+    if cfg.directions == "hessian":
+        check_hessian_memory(resolved)
     subset = _subset(resolved)
     rows = None if subset is None else subset.get("train")
     X, y = resolved.split("train", rows)
