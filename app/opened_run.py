@@ -15,8 +15,8 @@ from pathlib import Path
 
 import losspattern_core as lp
 
-from .choice import Choice
-from .records import SPLITS, Layer, Run
+from .choice import Choice, is_function
+from .records import SPLITS, Layer, Progress, Run
 
 CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(lp.ConstructionConfig))
 # the run settings that the panels hold (the Choice may hold more, e.g. other modes' settings)
@@ -40,6 +40,7 @@ class OpenedSource:
     checksums: str
     notes: tuple[str, ...]
     fixed: frozenset[str]
+    alpha_range: tuple[tuple[float, float], ...] = ()
 
     @property
     def label(self) -> str:
@@ -69,7 +70,8 @@ def source_of(opened) -> OpenedSource:
     meta = opened.meta
     return OpenedSource(Path(opened.path), opened.kind, opened.method,
                         str(meta.get("created", "")), _checksums(opened), tuple(opened.notes),
-                        fixed_settings(opened))
+                        fixed_settings(opened),
+                        tuple((float(lo), float(hi)) for lo, hi in opened.surfaces.alpha_range))
 
 
 def _checksums(opened) -> str:
@@ -83,7 +85,10 @@ def run_from_opened(run_id: int, opened) -> Run:
     """The finished ``Run`` of a reopened bundle: the saved arrays as its surfaces (exactly,
     at the saved grid), its metrics.json as its metrics, its network (if rebuilt) to
     re-measure and export."""
-    grid = opened.config.grid
+    config = opened.config
+    if config.smooth is None and not is_function(config.pattern):
+        config = config.replace(smooth=1.0)   # what None means for an image (as the app says)
+    grid = config.grid
     saved = opened.surfaces.surfaces
     surfaces = {s: Layer(saved[s], grid, grid) for s in SPLITS if s in saved}
     measurement = lp.Measurement({s: saved[s] for s in SPLITS if s in saved}, {},
@@ -91,7 +96,7 @@ def run_from_opened(run_id: int, opened) -> Run:
     timings = opened.metrics.get("timings") or {}
     seconds = sum(v for k, v in timings.items() if k.endswith("_s")
                   and isinstance(v, (int, float))) or None
-    return Run(run_id, opened.config, opened.resolved, saved.get("target"), target_final=True,
+    return Run(run_id, config, opened.resolved, saved.get("target"), target_final=True,
                surfaces=surfaces, finished=True, metrics=dict(opened.metrics),
                construction=opened.construction, measurement=measurement, seconds=seconds)
 
@@ -113,22 +118,30 @@ def register(state, run: Run, source: OpenedSource) -> bool:
     state.opened[run.run_id] = source
     state.runs.saved.add(run.run_id)   # it is on disk already: closing loses nothing
     state.runs.history.append(run)
-    if not state.runs.show(run.run_id):
+    if not show(state, run.run_id):
         state.runs.note(f"{source.label} is in the Runs list: it can be shown when the run "
                         "under way ends")
         return False
-    choose_settings_of(state, run, source)
     return True
 
 
 def show(state, run_id: int) -> bool:
-    """Show a finished run again; an opened one gets its choosable settings chosen."""
+    """Show a finished run again (not while a run is under way); an opened one with the
+    outcome "opened" (its metrics may hold no fidelity: an h5 file, an explored landscape)
+    and its choosable settings chosen."""
     source = state.opened.get(run_id)
     if source is None:
         return state.show_run(run_id)
-    if not state.runs.show(run_id):
+    runs = state.runs
+    found = [r for r in runs.history if r.run_id == run_id]
+    if not found or runs.running or runs.live is not None:
         return False
-    choose_settings_of(state, state.result, source)
+    runs.result = found[0]
+    runs.progress = Progress(outcome="opened", message=(
+        f"run {run_id} opened from {source.path} ({KIND_WORDS.get(source.kind, source.kind)})"
+        f"{'; ' + '; '.join(source.notes) if source.notes else ''}."))
+    state._notify("result", "shown", "run")   # as every change of the runs ends
+    choose_settings_of(state, runs.result, source)
     return True
 
 

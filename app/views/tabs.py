@@ -1,11 +1,13 @@
-"""The views' tabs: heatmaps (slices for z = 3), the 3-D view (surface or volume) and the
-z = 1 curves. Observes the state: tab texts and which tabs are on follow the shown z, the
-current tab is ``state.view.tab`` (and choosing a tab writes it)."""
+"""The views' tabs: heatmaps (slices for z = 3), the 3-D view (surface or volume), the
+z = 1 curves, and Compare (two finished runs side by side). Observes the state: tab texts
+and which tabs are on follow the shown z, the current tab is ``state.view.tab`` (and choosing
+a tab writes it)."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QStackedWidget, QTabWidget
 
+from .compare import CompareView
 from .curves import CurvesView
 from .heatmaps import HeatmapsView
 from .surface3d import SurfaceView
@@ -13,6 +15,7 @@ from .volume3d import VolumeView
 
 TABS = {2: ("Heatmaps", "3-D surface"), 3: ("Slices (z = 3)", "3-D volume")}
 TAB_CURVES = "Curves (z = 1)"
+TAB_COMPARE = "Compare"
 
 
 class ViewTabs(QTabWidget):
@@ -25,8 +28,9 @@ class ViewTabs(QTabWidget):
         for view in (self.surface3d, self.volume3d):
             view.bind(state)
             self.stack3d.addWidget(view)
+        self.compare = CompareView(state)
         for widget, text in ((self.heatmaps, TABS[2][0]), (self.stack3d, TABS[2][1]),
-                             (self.curves, TAB_CURVES)):
+                             (self.curves, TAB_CURVES), (self.compare, TAB_COMPARE)):
             self.addTab(widget, text)
         self.currentChanged.connect(lambda i: state.set_view(tab=i))
         state.events.shown.connect(self._sync)
@@ -46,7 +50,8 @@ class ViewTabs(QTabWidget):
                 self.setTabText(i, text)
                 self.setTabEnabled(i, z >= 2)
             self.setTabEnabled(2, z == 1)
-            self.setCurrentIndex(2 if z == 1 else self.currentIndex() % 2)
+            here = self.currentIndex()
+            self.setCurrentIndex(here if here == 3 else 2 if z == 1 else here % 2)
         tab = self.state.view.tab
         if tab != self.currentIndex() and self.isTabEnabled(tab):
             self.setCurrentIndex(tab)
