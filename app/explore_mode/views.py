@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from .settings import KIND_TITLES, view_label
+from .settings import view_label
 
 PANELS = (("train", "loss"), ("test", "loss"), ("train", "accuracy"), ("test", "accuracy"))
 PATH_PEN = pg.mkPen("#ff2d2d", width=2)
@@ -53,7 +53,7 @@ class ExploreViews(QWidget):
         self.curve_plot.setLabel("bottom", "training step")
         self.curve_plot.setLabel("left", "minibatch loss (nats)")
         self.curve = self.curve_plot.plot(pen=pg.mkPen("#1f3b63", width=2))
-        self.curve_plot.setMaximumHeight(230)
+        self.curve_plot.setMinimumHeight(150)
         self.plots, self.images, self.lines, self.paths = {}, {}, {}, {}
         cols = {("train", "loss"): 0, ("test", "loss"): 1, ("train", "accuracy"): 3,
                 ("test", "accuracy"): 4}
@@ -78,6 +78,15 @@ class ExploreViews(QWidget):
                                        label="accuracy", interactive=False, width=11)
         self.acc_bar.setImageItem([self.images[k] for k in PANELS if k[1] == "accuracy"])
         self.glw.addItem(self.acc_bar, row=1, col=5)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Square heatmaps: each panel as tall as it is wide (plus title and axis); the
+        training curve takes the height that is left."""
+        super().resizeEvent(event)
+        side = (self.glw.width() - 2 * 90) / 4
+        for item in (*self.plots.values(), self.loss_bar, self.acc_bar):
+            item.setMaximumHeight(side + 60)
+            item.setMinimumHeight(min(side + 60, 260))
 
     # --- a run ------------------------------------------------------------------------------
     def begin(self, settings, dataset: str, batch: int | None = None) -> None:
@@ -110,9 +119,23 @@ class ExploreViews(QWidget):
         self.losses += [s.loss for s in steps]
         self.curve.setData(self.steps, self.losses)
 
+    @property
+    def to_scale(self) -> bool:
+        """α₁ and α₂ drawn to one scale, unless their ranges differ more than 2× (a PCA
+        plane's second axis is often much shorter: then each axis fills its panel)."""
+        if self.alpha_range is None or len(self.alpha_range) < 2:
+            return True
+        w1, w2 = (hi - lo for lo, hi in self.alpha_range[:2])
+        return max(w1, w2) <= 2 * min(w1, w2)
+
     def set_range(self, alpha_range) -> None:
         self.alpha_range = [list(map(float, r)) for r in alpha_range]
         self.caption.setText(self._caption(self.alpha_range))
+        if self.settings.z >= 2:
+            (lo1, hi1), (lo2, hi2) = self.alpha_range[:2]
+            for plot in self.plots.values():
+                plot.setAspectLocked(self.to_scale)
+                plot.setRange(xRange=(lo1, hi1), yRange=(lo2, hi2), padding=0.03)
         for split, metric in PANELS:
             self.labels[(split, metric)] = view_label(self.settings, self.dataset, split, metric,
                                                       self.alpha_range, plain=True)
@@ -192,8 +215,10 @@ class ExploreViews(QWidget):
         s = self.settings
         text = view_label(s, self.dataset, "train and test", "loss and accuracy", alpha_range)
         extra = " — panels show the middle slice along α₃" if s.z == 3 else ""
-        path = " — red: the training path projected onto the plane" if s.kind == "pca" else ""
-        return f"{text} ({KIND_TITLES[s.kind]}){extra}{path}"
+        path = (" — red: the training path projected onto the plane (it ends at 0, 0)"
+                if s.kind == "pca" else "")
+        scale = "" if self.to_scale else " — α₁ and α₂ are drawn to different scales"
+        return f"{text}{extra}{path}{scale}"
 
 
 def info_text(result) -> str:
