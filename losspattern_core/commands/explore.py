@@ -47,6 +47,8 @@ def register(subparsers) -> None:
                    help="open this bundle's network instead of training one")
     e.add_argument("--to", dest="to_bundle", type=opt.nonempty_path,
                    help="interpolation: the line's far end (another bundle's network)")
+    e.add_argument("--snapshot-every", type=opt.int_range(1, 10_000_000),
+                   help="keep the trajectory every k steps (default steps // 20)")
     e.add_argument("--lr", type=opt.float_range(0.0, 10.0, open_low=True), default=1e-3)
     e.add_argument("--batch", type=opt.int_range(1, 1_000_000), default=128)
     e.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
@@ -75,7 +77,8 @@ def config_from_args(args):
     return ExploreConfig(
         dataset=args.dataset, arch=args.arch, directions=args.directions, z=z, grid=args.grid,
         steps=args.steps, seed=args.seed, alpha_range=args.range_a, subsample=args.subsample,
-        lr=args.lr, batch=args.batch, optimizer=args.optimizer, width=args.width,
+        lr=args.lr, batch=args.batch, snapshot_every=args.snapshot_every,
+        optimizer=args.optimizer, width=args.width,
         depth=args.depth, channels=tuple(args.channels), blocks=args.blocks,
         activation=args.activation, from_bundle=args.from_bundle, to_bundle=args.to_bundle,
         hessian_max_bytes=args.hessian_max_mb << 20, device=args.device)

@@ -39,7 +39,7 @@ class ExploreConfig:
     lr: float = 1e-3
     batch: int = 128
     optimizer: str = "adam"
-    snapshot_every: int = 10
+    snapshot_every: int | None = None  # default: steps // 20 (about 21 snapshots)
     width: int = 64
     depth: int = 2
     activation: str = "relu"

@@ -44,7 +44,8 @@ def origin_network(resolved: ResolvedExplore, X, y) -> Generator[Frame, None, di
         return {"initial": initial, "model": initial, "result": None}
     result = yield from train_trajectory(
         initial, X, y, steps=cfg.steps, optimizer=cfg.optimizer, lr=cfg.lr, batch=cfg.batch,
-        seed=cfg.seed, snapshot_every=cfg.snapshot_every)
+        seed=cfg.seed,
+        snapshot_every=cfg.snapshot_every or max(1, cfg.steps // 20))
     return {"initial": initial, "model": result.model.eval(), "result": result}
 
 

@@ -1,0 +1,78 @@
+"""``losspattern explore`` and ``losspattern analyse`` end to end, and their refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from losspattern_core.cli import main
+
+TINY = ["--dataset", "digits", "--steps", "5", "--width", "8", "--grid", "3", "--quiet"]
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    return err[0]
+
+
+def test_explore_writes_a_bundle_that_verifies_and_analyses(tmp_path, capsys):
+    out = tmp_path / "ex"
+    assert main(["--threads", "1", "explore", *TINY, "--directions", "pca", "--out",
+                 str(out)]) == 0
+    for name in ("figure.png", "metrics.json", "directions.safetensors", "accuracy_test.npy",
+                 "trajectory.npz", "README.txt"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train"]["exact"] and metrics["analysis"]["train"]["measured"]["basins"] >= 1
+    assert len(metrics["pca"]["projection_error"]) == metrics["training"]["snapshots"]
+    capsys.readouterr()
+    assert main(["--threads", "1", "verify", str(out)]) == 0
+    assert "verified" in capsys.readouterr().out
+    js = tmp_path / "a.json"
+    assert main(["--threads", "1", "analyse", str(out), "--sharpness-samples", "200",
+                 "--json", str(js)]) == 0
+    text = capsys.readouterr().out
+    assert "measured" in text and "top Hessian eigenvalue" in text
+    rep = json.loads(js.read_text())
+    assert rep["sharpness"]["subset"] == {"samples": 200, "of": 1420, "exact": False,
+                                          "how": "stratified by class, seeded"}
+
+
+def test_analyse_a_construction_reports_target_and_measured_basins(tmp_path, capsys):
+    out = tmp_path / "t1"
+    assert main(["--threads", "1", "construct", "--pattern", "checkerboard", "--dataset",
+                 "digits", "--steps", "40", "--grid", "12", "--width", "16",
+                 "--no-baseline", "--quiet", "--out", str(out)]) == 0
+    built = json.loads((out / "metrics.json").read_text())["analysis"]["train"]
+    assert built["target"]["basins"] >= 1 and built["bottleneck"]["distance"] >= 0
+    capsys.readouterr()
+    js = tmp_path / "a.json"
+    assert main(["analyse", str(out), "--no-sharpness", "--json", str(js)]) == 0
+    text = capsys.readouterr().out
+    rep = json.loads(js.read_text())["surfaces"]["train"]
+    line = f"target {rep['target']['basins']}, measured {rep['measured']['basins']}"
+    assert line in text and line == rep["basins"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--directions", "random", "--to", "x"], "--to needs --from"),
+    (["--directions", "interpolation", "--z", "2"], "use --z 1"),
+    (["--directions", "hessian", "--width", "512", "--hessian-max-mb", "1"], "over the bound"),
+    (["--directions", "random", "--ray", "127.0.0.1:1"], "without --ray"),
+    (["--arch", "cnn", "--dataset", "synthetic"], "image"),
+])
+def test_refusals_are_one_line_and_write_nothing(tmp_path, capsys, argv, words):
+    out = tmp_path / "ex"
+    rc = main(["--threads", "1", "explore", *TINY, *argv, "--out", str(out)])
+    assert rc == 2 and words in _error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_folder_is_not_overwritten(tmp_path, capsys):
+    (tmp_path / "ex").mkdir()
+    (tmp_path / "ex" / "keep.txt").write_text("mine")
+    assert main(["explore", *TINY, "--out", str(tmp_path / "ex")]) == 2
+    assert "already exists" in _error(capsys)
+    assert (tmp_path / "ex" / "keep.txt").read_text() == "mine"
