@@ -20,10 +20,9 @@ import numpy as np
 import torch
 
 # Test-only hook: when this variable names an existing file, the first chunk that sees the
-# file removes it and fails ("raise": an exception; "exit": the worker process dies), so a
-# test can check that a failed or lost chunk is evaluated again. Unset in normal use.
+# file removes it and fails as the file says ("raise": an exception; "exit": the worker process
+# dies), so a test can check that a failed or lost chunk is evaluated again. Unset in normal use.
 FAIL_ONCE_ENV = "LOSSPATTERN_RAY_FAIL_ONCE"
-FAIL_MODE_ENV = "LOSSPATTERN_RAY_FAIL_MODE"
 
 ACCURACY_CHUNK = 4096  # samples per forward pass of the accuracy count
 
@@ -39,10 +38,11 @@ def _maybe_fail_once() -> None:
     if not flag:
         return
     try:
+        mode = Path(flag).read_text().strip()
         os.remove(flag)          # exactly one chunk wins the removal
-    except FileNotFoundError:
+    except OSError:
         return
-    if os.environ.get(FAIL_MODE_ENV, "raise") == "exit":
+    if mode == "exit":
         os._exit(1)
     raise InjectedFailure(f"injected failure ({FAIL_ONCE_ENV}={flag})")
 
@@ -115,7 +115,6 @@ def tile_points(prep, device: torch.device) -> int:
 
 def split_tiles(bundle_dir: str, splits: tuple[str, ...], device: str = "cpu") -> dict:
     """{split: the evaluator's points per tile} for the bundle's splits (loads and caches)."""
-    _maybe_fail_once()
     state, dev = _state(bundle_dir), torch.device(device)
     return {s: tile_points(_split(state, s, dev)[2], dev) for s in splits}
 

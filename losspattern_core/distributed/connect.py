@@ -122,11 +122,11 @@ def ray_session(address: str = "auto", num_workers: int | None = None) -> Iterat
     ray = import_ray()
     if not isinstance(address, str):
         raise LossPatternError(f"Ray address {address!r} must be text")
+    cpus = local_cpus(address, num_workers)
     if ray.is_initialized():
         yield ray
         return
     quiet = {"log_to_driver": False, "logging_level": "ERROR"}
-    cpus = local_cpus(address, num_workers)
     try:
         if cpus is not None:
             ray.init(num_cpus=cpus, include_dashboard=False, **quiet)

@@ -82,10 +82,11 @@ def ray_surfaces(bundle_dir, points, splits=("train", "test"), address: str = "a
     the chunks in flight at once. Each split's points go out in chunks of about ``chunk``
     points, rounded to whole tiles of the evaluator (that is what makes the values identical
     to one local call). ``on_progress(done, total)`` is called as each chunk finishes, with
-    point evaluations done and in all (points x splits). Every worker needs the bundle folder at the same
-    path and the bundle's dataset (same LossPattern install). Raises ``RayUnavailable`` (Ray
-    missing, or no cluster answers within 10 s) and ``LossPatternError`` (bad input, a chunk
-    that still fails after ``retries`` re-submissions).
+    point evaluations done and in all (points x splits). Every worker needs the bundle
+    folder at the same path and the bundle's dataset (same LossPattern install). Raises
+    ``RayUnavailable`` (Ray missing, or no cluster answers within 10 s) and
+    ``LossPatternError`` (bad input, a chunk that still fails after ``retries``
+    re-submissions).
     """
     from pathlib import Path
 

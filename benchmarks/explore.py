@@ -1,0 +1,309 @@
+"""Ordinary networks' random-direction landscapes: our exact evaluator beside the naive loop, the
+``loss-landscapes`` library and Ray, in one run.
+
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.explore [--quick]
+
+An ordinary ``mlp`` (784-128-128-128-10, ReLU) and ``cnn`` (Skorokhodov & Burtsev's 1-8-32-64)
+are trained briefly on Fashion-MNIST; two random filter-normalised directions (Li et al.: biases
+left at zero) span alpha in [-1, 1]^2 on the 64x64 grid; both splits (train 60 000 + test
+10 000) are measured. Each method is timed on stated points of that grid and, where fewer
+than 4096, extrapolated linearly to the whole grid (every point costs the same: the work per
+point does not depend on alpha). Throughput is compared with the machine's own fp32 peak,
+measured here with a big matmul and with the CNN's largest convolution at the same shapes;
+the evaluator's FLOPs are counted with torch's FlopCounterMode on 2 000 samples (matrix
+products and convolutions only) and scaled to the split. Ray: the mlp's bundle measured with
+1 and then 2 workers of one local Ray instance (2 CPUs). Writes benchmarks/results-explore.md
+and .json (``--quick``: results-explore-quick.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import losspattern_core as lp
+from benchmarks.evaluator.machine import load_average, matmul_gflops
+from benchmarks.evaluator.measure import count_flops
+from losspattern_core.explore import filter_normalized_directions, train_trajectory
+from losspattern_core.networks import NetworkSpec, as_input, build_network
+from losspattern_core.surface import evaluate_points, naive_surface, prepare, range_points
+
+GRID, ALPHA = 64, [[-1.0, 1.0], [-1.0, 1.0]]
+SPECS = {"mlp": NetworkSpec(784, 10, family="mlp", activation="relu"),
+         "cnn": NetworkSpec(784, 10, family="cnn", activation="relu", input_shape=(1, 28, 28))}
+TRAIN_STEPS = {"mlp": 300, "cnn": 150}
+FLOP_SAMPLES = 2000
+
+
+def subgrid(step: int) -> np.ndarray:
+    """Indices into the 64x64 grid's points: every ``step``-th row and column."""
+    idx = np.arange(0, GRID, step)
+    return (idx[:, None] * GRID + idx[None, :]).ravel()
+
+
+def conv_peak(model: torch.nn.Module, batch: int, seconds: float = 1.5) -> dict:
+    """GFLOP/s of the CNN's largest convolution (by FLOPs) at its own shapes, batch ``batch``."""
+    x, best = torch.zeros(1, 1, 28, 28), None
+    for m in model:
+        if isinstance(m, torch.nn.Conv2d):
+            flops = 2 * m.weight.numel() * x.shape[-1] * x.shape[-2]
+            if best is None or flops > best[0]:
+                best = (flops, m, x.shape)
+        x = m(x)
+    flops, conv, shape = best
+    inp = torch.randn(batch, *shape[1:])
+    w, b = conv.weight.detach(), conv.bias.detach()
+    F.conv2d(inp, w, b, padding=conv.padding)
+    times, t_end = [], time.perf_counter() + seconds
+    while time.perf_counter() < t_end or len(times) < 2:
+        t0 = time.perf_counter()
+        F.conv2d(inp, w, b, padding=conv.padding)
+        times.append(time.perf_counter() - t0)
+    return {"gflops": flops * batch / min(times) / 1e9, "shape": list(shape[1:]),
+            "out_channels": conv.out_channels, "batch": batch}
+
+
+class SplitLoss:
+    """A ``loss_landscapes`` Metric: mean cross-entropy over a whole split, in chunks."""
+
+    def __new__(cls, X, y):
+        from loss_landscapes.metrics.metric import Metric
+
+        class _Metric(Metric):
+            def __call__(self, wrapper) -> float:
+                with torch.no_grad():
+                    total = sum(float(F.cross_entropy(wrapper.forward(X[s:s + 4096]),
+                                                      y[s:s + 4096], reduction="sum"))
+                                for s in range(0, len(y), 4096))
+                return total / len(y)
+
+        return _Metric()
+
+
+def loss_landscapes_time(model, splits, steps: int) -> dict:
+    """Seconds per grid point of ``loss_landscapes.random_plane`` (steps x steps points,
+    filter normalisation) over both splits."""
+    import copy
+
+    from loss_landscapes import random_plane
+
+    per, values = 0.0, {}
+    for name, (X, y) in splits.items():
+        net = copy.deepcopy(model).eval()
+        t0 = time.perf_counter()
+        values[name] = random_plane(net, SplitLoss(X, y), distance=1, steps=steps,
+                                    normalization="filter", deepcopy_model=True)
+        per += (time.perf_counter() - t0) / steps**2
+    return {"s_per_point": per, "points_timed": steps**2,
+            "range": [float(min(v.min() for v in values.values())),
+                      float(max(v.max() for v in values.values()))]}
+
+
+def _prepare_into(box: dict, model, dirs, X, y) -> None:
+    box["p"] = prepare(model, dirs, X, y, 10, "cpu")
+
+
+def evaluator_flops(model, dirs, splits, pts) -> float:
+    """FLOPs of our evaluator for ``pts`` points over both splits (counted on FLOP_SAMPLES
+    samples, scaled: both the once-per-split and the per-point work are linear in samples)."""
+    total = 0.0
+    for X, y in splits.values():
+        Xs, ys = X[:FLOP_SAMPLES], y[:FLOP_SAMPLES]
+        box: dict = {}
+        once = count_flops(_prepare_into, box, model, dirs, Xs, ys)
+        two = [count_flops(evaluate_points, model, dirs, Xs, ys, pts[:k], classes=10,
+                           prepared=box["p"]) for k in (2, 4)]
+        per = (two[1] - two[0]) / 2
+        total += (once + per * len(pts)) * len(y) / len(ys)
+    return total
+
+
+def case(family: str, ds, args) -> dict:
+    spec = SPECS[family]
+    splits = {s: (as_input(torch.as_tensor(ds.split(s)[0]), spec),
+                  torch.as_tensor(ds.split(s)[1], dtype=torch.long)) for s in ("train", "test")}
+    t0 = time.perf_counter()
+    trained = lp.drive(train_trajectory(build_network(spec, seed=0), *splits["train"],
+                                        steps=TRAIN_STEPS[family], batch=128, seed=0,
+                                        snapshot_every=TRAIN_STEPS[family]))
+    model = trained.model.eval()
+    train_s = time.perf_counter() - t0
+    dirs = filter_normalized_directions(model, 2, seed=0)
+    grid_pts = range_points(GRID, 2, ALPHA)
+    pts = grid_pts[subgrid(args.step[family])]
+    ours_s, ours = 0.0, {}
+    for s, (X, y) in splits.items():
+        t0 = time.perf_counter()
+        ours[s] = evaluate_points(model, dirs, X, y, pts, classes=10)[0][:, 0]
+        ours_s += time.perf_counter() - t0
+    naive_pts = np.linspace(0, len(pts) - 1, args.naive_points).astype(int)
+    naive_s, rel = 0.0, 0.0
+    for s, (X, y) in splits.items():
+        t0 = time.perf_counter()
+        ref = naive_surface(model, dirs, X, y, pts[naive_pts], classes=10)[:, 0]
+        naive_s += time.perf_counter() - t0
+        rel = max(rel, float(np.max(np.abs(ours[s][naive_pts] - ref) / np.abs(ref))))
+    ll = loss_landscapes_time(model, splits, args.ll_steps)
+    flops = evaluator_flops(model, dirs, splits, pts)
+    full = GRID * GRID
+    out = {"family": family, "parameters": sum(p.numel() for p in model.parameters()),
+           "train_steps": TRAIN_STEPS[family], "train_s": train_s,
+           "final_train_loss": float(trained.final_loss),
+           "ours": {"points_timed": len(pts), "s": ours_s, "s_grid": ours_s * full / len(pts),
+                    "gflops": flops / ours_s / 1e9},
+           "naive": {"points_timed": int(args.naive_points), "s_per_point": naive_s /
+                     args.naive_points, "s_grid": naive_s / args.naive_points * full},
+           "loss_landscapes": {**ll, "s_grid": ll["s_per_point"] * full},
+           "max_rel_diff_ours_naive": rel,
+           "loss_range": [float(min(v.min() for v in ours.values())),
+                          float(max(v.max() for v in ours.values()))]}
+    out["peak"] = (conv_peak(model, 512) if family == "cnn" else None)
+    return out, model, dirs
+
+
+def ray_speedup(model, dirs, ds, points: int) -> dict:
+    """The mlp's bundle measured by ``ray_surfaces`` with 1, then 2 workers (one local
+    instance of 2 CPUs, started once; workers warmed up first so loading is not timed)."""
+    try:
+        import ray
+    except ImportError:
+        return {"skipped": "ray is not installed (pip install -e .[ray])"}
+    from losspattern_core.distributed import ray_surfaces
+
+    folder = Path(tempfile.mkdtemp(prefix="lp-ray-bench-")) / "mlp"
+    write_bundle(folder, model, dirs, ds, SPECS["mlp"])
+    pts = range_points(GRID, 2, ALPHA)[subgrid(GRID // int(np.sqrt(points)))]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        ray_surfaces(folder, pts[:8], chunk=4, num_workers=2, accuracy=False)   # warm-up
+        out = {"points": len(pts), "splits": ["train", "test"]}
+        for n in (1, 2):
+            t0 = time.perf_counter()
+            res = ray_surfaces(folder, pts, chunk=max(8, len(pts) // 8), num_workers=n,
+                               accuracy=False)
+            out[f"s_{n}_workers"] = time.perf_counter() - t0
+        X, y = ds.split("test")
+        local = evaluate_points(model, dirs, X, y, pts, classes=10)[0]
+        out["equal_to_local_test"] = bool(np.array_equal(res["test"]["loss"], local))
+        out["speedup"] = out["s_1_workers"] / out["s_2_workers"]
+    finally:
+        ray.shutdown()
+    return out
+
+
+def write_bundle(folder: Path, model, dirs, ds, spec) -> None:
+    """A minimal format-2 explore bundle (network, dense directions, split) for Ray."""
+    from losspattern_core.io.bundle_write import (
+        FORMAT,
+        VERSION,
+        commit_bundle,
+        save_dense_directions,
+        save_split,
+        save_state,
+    )
+
+    meta = {"format": f"{FORMAT}/{VERSION}", "method": "explore", "z": 2,
+            "network": {"input_shape": spec.input_spec(), "layers": spec.layers()},
+            "heads": 1, "classes": 10, "loss": "cross_entropy",
+            "directions": [{"dense": True, "kind": "random-filter-normalised"}] * 2,
+            "alpha_range": ALPHA, "grid": 2,
+            "dataset": {"name": ds.name, "features": ds.features, "n_train": len(ds.train_idx),
+                        "n_test": len(ds.test_idx),
+                        "label_counts_train": ds.label_counts("train").tolist(),
+                        "label_counts_test": ds.label_counts("test").tolist()}}
+
+    def files(tmp: Path) -> None:
+        save_state(tmp, model)
+        save_dense_directions(tmp, dirs)
+        save_split(tmp, ds.train_idx, ds.test_idx)
+        for s in ("train", "test"):
+            np.save(tmp / f"surface_{s}.npy", np.zeros((2, 2)))
+
+    commit_bundle(folder, meta, files, {})
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer points (a few minutes)")
+    args = p.parse_args(argv)
+    args.step = {"mlp": 4, "cnn": 16} if args.quick else {"mlp": 1, "cnn": 8}
+    args.naive_points, args.ll_steps = (2, 2) if args.quick else (4, 2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    load = {"start": load_average()}
+    ds = lp.load_dataset("fashion-mnist")
+    peak = matmul_gflops(torch, "cpu")
+    cases, keep = [], {}
+    for family in ("mlp", "cnn"):
+        c, model, dirs = case(family, ds, args)
+        cases.append(c)
+        keep[family] = (model, dirs)
+        print(json.dumps(c), flush=True)
+    ray = ray_speedup(*keep["mlp"], ds, 64 if args.quick else 256)
+    load["end"] = load_average()
+    report = {"quick": args.quick, "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+              "load_average": load, "matmul_peak": peak, "cases": cases, "ray": ray,
+              "torch": torch.__version__, "python": sys.version.split()[0]}
+    stem = Path(__file__).with_name("results-explore" + ("-quick" if args.quick else ""))
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    stem.with_suffix(".md").write_text(render(report))
+    print(render(report))
+    return 0 if all(c["max_rel_diff_ours_naive"] <= 1e-5 for c in cases) else 1
+
+
+def _t(s: float) -> str:
+    return f"{s:,.1f} s" if s < 3600 else f"{s / 3600:,.2f} h"
+
+
+def render(r: dict) -> str:
+    """The report as markdown: one table per network, then Ray and the machine."""
+    load, peak = r["load_average"], r["matmul_peak"]["best_gflops"]
+    lines = [f"# Random-direction landscapes on Fashion-MNIST ({'quick' if r['quick'] else 'full'}"
+             " run)", "", f"64x64 grid, alpha in [-1, 1]^2, two random filter-normalised "
+             f"directions, train (60 000) + test (10 000), every sample; {r['threads']} torch "
+             f"thread(s) on {r['cpus']} CPUs shared with other jobs: load average "
+             f"{load['start']} at the start, {load['end']} at the end (1, 5, 15 min).",
+             f"Measured peak: fp32 matmul {peak:.1f} GFLOP/s.", ""]
+    for c in r["cases"]:
+        o, n, ll = c["ours"], c["naive"], c["loss_landscapes"]
+        ref = c["peak"]["gflops"] if c["peak"] else peak
+        ref_name = (f"conv {c['peak']['shape']}->{c['peak']['out_channels']} at batch "
+                    f"{c['peak']['batch']}: {ref:.1f} GFLOP/s" if c["peak"]
+                    else f"matmul {ref:.1f} GFLOP/s")
+        lines += [f"## {c['family']} ({c['parameters']:,} parameters, {c['train_steps']} Adam "
+                  f"steps, train loss {c['final_train_loss']:.3f})", "",
+                  "| method | points timed | time for the 64x64 grid | vs ours |",
+                  "|---|---|---|---|",
+                  f"| ours (exact evaluator) | {o['points_timed']} | {_t(o['s_grid'])}"
+                  f"{'' if o['points_timed'] == 4096 else ' (extrapolated)'} | 1 |",
+                  f"| naive per-point loop | {n['points_timed']} | {_t(n['s_grid'])} "
+                  f"(extrapolated) | {n['s_grid'] / o['s_grid']:.1f}x |",
+                  f"| loss-landscapes random_plane | {ll['points_timed']} | "
+                  f"{_t(ll['s_grid'])} (extrapolated) | {ll['s_grid'] / o['s_grid']:.1f}x |",
+                  "", f"Ours: {o['gflops']:.1f} GFLOP/s of counted matrix-product/convolution "
+                  f"work = {100 * o['gflops'] / ref:.0f} % of the measured peak ({ref_name}). "
+                  f"Max |ours - naive| / |naive| at the naive loop's points: "
+                  f"{c['max_rel_diff_ours_naive']:.1e}. Loss range on the points timed: "
+                  f"{c['loss_range'][0]:.3f} .. {c['loss_range'][1]:.3f}.", ""]
+    ray = r["ray"]
+    if "skipped" in ray:
+        lines += [f"Ray: skipped ({ray['skipped']}).", ""]
+    else:
+        lines += ["## Ray (mlp bundle, local instance of 2 CPUs)", "",
+                  f"{ray['points']} grid points x both splits: 1 worker {_t(ray['s_1_workers'])},"
+                  f" 2 workers {_t(ray['s_2_workers'])}: speed-up {ray['speedup']:.2f}x on this "
+                  f"shared 2-core machine (see the load average). Values equal to the local "
+                  f"evaluator (test split, bit for bit): {ray['equal_to_local_test']}.", ""]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
