@@ -39,9 +39,9 @@ def import_ray():
     return ray
 
 
-def no_answer(address: str, why: str = "") -> RayUnavailable:
+def no_answer(address: str, why: str = "", timeout: float = CONNECT_TIMEOUT_S) -> RayUnavailable:
     reason = f" ({why})" if why else ""
-    return RayUnavailable(f"no Ray cluster answers at {address} within {CONNECT_TIMEOUT_S:g} s"
+    return RayUnavailable(f"no Ray cluster answers at {address} within {timeout:g} s"
                           f"{reason}; run without --ray to evaluate locally")
 
 
@@ -92,7 +92,7 @@ def probe(address: str, host_port: str, timeout: float = CONNECT_TIMEOUT_S,
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass
     except OSError as exc:
-        raise no_answer(address, exc.strerror or type(exc).__name__) from None
+        raise no_answer(address, exc.strerror or type(exc).__name__, timeout) from None
     if not gcs:
         return
     box: dict = {}
@@ -112,7 +112,7 @@ def probe(address: str, host_port: str, timeout: float = CONNECT_TIMEOUT_S,
     t.join(max(0.5, timeout - (time.monotonic() - start)))
     if not box.get("ok"):
         raise no_answer(address, box.get("error", "the port accepts connections but no Ray "
-                                                  "head replied"))
+                                                  "head replied"), timeout)
 
 
 @contextmanager
