@@ -92,6 +92,8 @@ _NAMES: dict[str, str] = {
     "reopen_bundle": "io.reopen", "Reopened": "io.reopen",
     "check_image_size": "io.options", "check_output_file": "io.options",
     "verify": "measure.verify", "any_figure": "io.figure",
+    # clusters: grid chunks as Ray tasks (optional extra [ray]; Ray is imported only when used)
+    "ray_surfaces": "distributed", "RayUnavailable": "distributed",
     # data
     "Dataset": "data.datasets", "load_dataset": "data.datasets",
     "available_datasets": "data.datasets",
