@@ -8,6 +8,17 @@ from __future__ import annotations
 
 import html
 
+from .method_words import (  # noqa: F401  (BATCHNORM_NOTE, MPO_NOTE: the panels' notes)
+    BATCHNORM_NOTE,
+    FAMILY_NAMES,
+    MPO_NOTE,
+    MPO_PLANE,
+    batchnorm_sentence,
+    is_mpo,
+    method_words,
+    mpo_directions_text,
+    network_words,
+)
 from .records import Progress, Run
 from .run_plan import position
 from .shown import Shown, Stale
@@ -60,6 +71,10 @@ def _target_title(shown: Shown) -> str:
     if shown.resolved is None:
         return "target T<br>none yet (see above)"
     name = shown.resolved.pattern.name + (" (RGB)" if shown.heads > 1 else "")
+    if is_mpo(shown.config):
+        where = "chosen" if shown.origin == "preview" else _run_tag(shown).strip(" ·")
+        return (f"target: binary icon '{name}' ({where})<br>τ·(1 − icon) on a "
+                f"{shown.target_grid}-point grid")
     if shown.origin == "preview":
         if shown.config.theorem == 2:
             return f"target T: {name}, unshifted<br>Theorem 2 shifts it in the run"
@@ -81,7 +96,7 @@ def _measured_title(shown: Shown, split: str) -> str:
                 else "measured when the regression ends")
         return f"{head}{_run_tag(shown)}<br>{when}"
     _, ds, n = _names(shown)
-    where = f"{ds} {split}, {n[split]} samples"
+    where = f"{ds} {split}, {n[split]} samples, {FAMILY_NAMES.get(shown.config.arch, '')}"
     if layer.step is not None:
         where += f", step {layer.step}"
     if layer.is_level:
@@ -115,6 +130,10 @@ def _range_text(shown: Shown) -> str:
     name = shown.resolved.pattern.name
     low, high = shown.loss_range
     cfg = shown.config
+    if is_mpo(cfg):
+        return (f"target = binary icon of '{name}' (the pattern thresholded at 0.5): low loss "
+                f"wanted on the shape, at least τ = {high:.3g} nats off it (the objective's "
+                f"clamp); the method fits only the icon's boundary band")
     if cfg.theorem == 2 and shown.target_final:
         chosen = cfg.loss_range
         was = f" (chosen [{chosen[0]:.3g}, {chosen[1]:.3g}])" if chosen else ""
@@ -153,8 +172,12 @@ def heatmap_caption(shown: Shown) -> str:
                  f"({n['train']}) and of the test split ({n['test']}); one colour scale for "
                  f"target, train and test.")
     t2 = f" {THEOREM2_STRUCTURE}." if cfg.theorem == 2 else ""
-    text = (f"Theorem {cfg.theorem} · directions: {directions_text(cfg.z)} · "
-            f"{_range_text(shown)} · {where}{t2}{_mode_note(shown)}")
+    if is_mpo(cfg):
+        method = f"{MPO_PLANE} · directions: {mpo_directions_text()}"
+    else:
+        method = f"Theorem {cfg.theorem} · directions: {directions_text(cfg.z)}"
+    text = (f"{method} · {network_words(cfg)} · {_range_text(shown)} · {where}{t2}"
+            f"{batchnorm_sentence(cfg)}{_mode_note(shown)}")
     return f"{text} {stale}" if stale else text
 
 
@@ -163,7 +186,8 @@ def curves_title(shown: Shown) -> str:
         return "loss along direction 1: target vs measured train vs measured test"
     name, ds, _ = _names(shown)
     run = f"run {shown.run_id}" if shown.run_id is not None else "no run with these settings yet"
-    return (f"z = 1 · Theorem {shown.config.theorem} · {ds} · {run}: loss along direction 1"
+    return (f"z = 1 · Theorem {shown.config.theorem} · {network_words(shown.config)} · {ds} · "
+            f"{run}: loss along direction 1"
             f"<br>target T '{name}' vs measured train vs measured test")
 
 
@@ -187,7 +211,9 @@ def view3d_provenance(shown: Shown) -> str:
         return ""
     cfg = shown.config
     run = f"run {shown.run_id}" if shown.run_id is not None else "chosen settings, no run yet"
-    return f"; {run}, Theorem {cfg.theorem}, {cfg.dataset}, directions {directions_text(cfg.z)}"
+    dirs = mpo_directions_text() if is_mpo(cfg) else directions_text(cfg.z)
+    return (f"; {run}, {method_words(cfg)}, {network_words(cfg)}, {cfg.dataset}, directions "
+            f"{dirs}.{batchnorm_sentence(cfg)}")
 
 
 def header(choice, pattern_name: str, dataset, shown: Shown) -> str:
@@ -196,8 +222,10 @@ def header(choice, pattern_name: str, dataset, shown: Shown) -> str:
     ds = (f"{dataset.name} ({len(dataset.train_idx)} train / {len(dataset.test_idx)} test)"
           if dataset is not None else "loading the dataset")
     rgb = " · RGB (3 heads)" if c.rgb else ""
-    line = (f"Theorem {c.theorem} · pattern '{pattern_name}' · {c.depth}×{c.width} "
-            f"{c.activation} MLP · {ds} · z = {c.z}{rgb} · grid {c.grid} · seed {c.seed}")
+    cfg = c.config()
+    bn = f" · {BATCHNORM_NOTE}" if batchnorm_sentence(cfg) else ""
+    line = (f"{method_words(cfg)} · pattern '{pattern_name}' · {network_words(cfg)} · {ds} · "
+            f"z = {cfg.z}{rgb} · grid {cfg.grid} · seed {c.seed}{bn}")
     return f"{line} — {showing(shown)}"
 
 
@@ -217,8 +245,9 @@ def showing(shown: Shown) -> str:
 def metrics_heading(run: Run, stale: Stale | None) -> str:
     """The first line of the Measured panel."""
     cfg = run.config
-    what = (f"Run {run.run_id}: Theorem {cfg.theorem}, '{run.resolved.pattern.name}' on "
-            f"{html.escape(cfg.dataset)}, grid {cfg.grid}, seed {cfg.seed}")
+    what = (f"Run {run.run_id}: {method_words(cfg)}, {network_words(cfg)}, "
+            f"'{run.resolved.pattern.name}' on {html.escape(cfg.dataset)}, grid {cfg.grid}, "
+            f"seed {cfg.seed}.{batchnorm_sentence(cfg)}".rstrip("."))
     if stale is None:
         return what + "."
     return (f"{what}. Not the settings chosen now ({differences_text(stale.differences)}): "
@@ -240,6 +269,10 @@ def dataset_info(ds) -> str:
 
 
 def frame_status(frame) -> str:
+    if frame.phase == "mpo":
+        return f"MPO step {frame.step} of {frame.total}: {frame.message or frame.reg_loss}"
+    if frame.phase == "measure":
+        return f"measuring the searched plane: {frame.message}"
     if frame.phase == "regression":
         text = f"regression step {frame.step} of {frame.total}, fit loss {frame.reg_loss:.2e}"
     else:
@@ -250,7 +283,8 @@ def frame_status(frame) -> str:
     return text + (f" — {frame.message}" if frame.message else "")
 
 
-PHASES = {"baseline": "ordinary net", "classifier": "classifier", "regression": "regression"}
+PHASES = {"baseline": "ordinary net", "classifier": "classifier", "regression": "regression",
+          "mpo": "MPO", "measure": "measuring"}
 
 
 def frame_bar(frame) -> str:
@@ -272,6 +306,13 @@ def _psnr(fid: dict) -> str:
 def outcome_texts(progress: Progress, result: Run | None) -> tuple[str, str]:
     """(progress-bar text, status line) once an activity has ended."""
     o = progress.outcome
+    if o == "finished" and result is not None and result.metrics is not None \
+            and is_mpo(result.config):
+        m, s = result.metrics, result.seconds or 0.0
+        return f"done in {s:.1f} s", (
+            f"run {result.run_id} (MPO) done in {s:.1f} s: test IoU {m['test']['iou']:.3f}, "
+            f"good − bad accuracy {m['test']['acc_gap']:+.3f}; {m.get('stopped', '')}. Export "
+            f"it with Ctrl+E.")
     if o == "finished" and result is not None and result.metrics is not None:
         m, s = result.metrics, result.seconds or 0.0
         text = (f"run {result.run_id} done in {s:.1f} s: "

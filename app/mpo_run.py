@@ -27,10 +27,14 @@ NETWORK_NOTE = ("MPO trains Skorokhodov & Burtsev's CNN (Conv 1-8-32-64, ReLU, M
                 "binary icon (dark = low loss wanted).")
 
 
+MPO_OPTIONS: dict = {}   # more MpoConfig settings (tests make the search tiny here)
+
+
 def core_config(cfg: MpoRunConfig) -> lp.MpoConfig:
     """The core's MPO settings for the app's config (their defaults for the rest)."""
     return lp.MpoConfig(pattern=cfg.pattern, dataset=cfg.dataset, arch="cnn", grid=cfg.grid,
-                        steps=cfg.steps, smooth=cfg.smooth, seed=cfg.seed, device=cfg.device)
+                        steps=cfg.steps, smooth=cfg.smooth, seed=cfg.seed, device=cfg.device,
+                        **MPO_OPTIONS)
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ class Remeasure:
 
 @dataclass(frozen=True)
 class Run:
-    """One construction run. ``target`` is the run's own T on its grid; ``target_final`` is
-    False while Theorem 2 runs (T is shifted to the loss the run reaches, known at the end)."""
+    """One construction run (or multi-point optimisation: ``config.theorem`` is "mpo").
+    ``target`` is the run's own T on its grid; ``target_final`` is False while Theorem 2 runs
+    (T is shifted to the loss the run reaches, known at the end)."""
 
     run_id: int
     config: lp.ConstructionConfig
@@ -83,7 +84,7 @@ class Run:
     def begin(run_id: int, resolved: lp.Resolved) -> Run:
         """A run that has just started: its target as far as it is known now."""
         return Run(run_id, resolved.config, resolved, resolved.target(),
-                   target_final=resolved.config.theorem == 1)
+                   target_final=resolved.config.theorem != 2)
 
     def finish(self, result) -> Run:
         """The finished run from the worker's result: the construction's own resolved

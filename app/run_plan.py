@@ -12,9 +12,11 @@ from __future__ import annotations
 from .records import Progress
 
 PLANS = {1: ("regression", "measure", "baseline"),
-         2: ("classifier", "baseline", "regression", "measure")}
+         2: ("classifier", "baseline", "regression", "measure"),
+         "mpo": ("mpo", "measure")}
 NAMES = {"regression": "fitting the pattern", "measure": "measuring",
-         "baseline": "ordinary net", "classifier": "classifier"}
+         "baseline": "ordinary net", "classifier": "classifier",
+         "mpo": "multi-point optimisation"}
 SPLIT_INDEX = {"train": 0, "test": 1}
 
 

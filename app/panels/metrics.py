@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 from ..captions import THEOREM2_STRUCTURE, directions_text, metrics_heading
 from ..state import AppState
 from .analysis_section import AnalysisSection
+from .mpo_metrics import mpo_section
 
 CSS = """
 <style>
@@ -99,7 +100,10 @@ class MetricsPanel(QWidget):
              "directions": directions_text(cfg.z), "chosen_range": cfg.loss_range}
         self._parts = [CSS, f"<p class='{'warn' if stale else 'note'}'>"
                             f"{metrics_heading(run, stale)}</p>"]
-        self._sections(run.metrics, p)
+        if cfg.theorem == "mpo":   # the multi-point optimisation: its own figures
+            mpo_section(self, run.metrics, p)
+        else:
+            self._sections(run.metrics, p)
         if run.remeasure is not None and run.remeasure.done:
             self._remeasure(run.remeasure, cfg.z)
         self._parts.append(self.analysis.html(run, self.rows))
