@@ -5,6 +5,7 @@ message."""
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,12 +14,32 @@ import losspattern_core as lp
 from app.export_dialog import ExportDialog, export_interactive
 from app.exporting import run_surfaces
 
-from .conftest import run_to_end
+SNAPSHOT_STEPS = (10, 20, 30, 40, 50)
+
+
+def fake_run(win, run_id: int = 1):
+    """A finished run without training: the state's own begin / stream / finish path (so the
+    recorder sees the snapshots as in a real run), surfaces near the run's target."""
+    st = win.state
+    resolved = lp.validate(st.choice.config(), dataset=st.dataset, pattern=st.pattern)
+    st.runs.begin_run(run_id, resolved)
+    target = resolved.target()
+    rng = np.random.default_rng(run_id)
+    for step in SNAPSHOT_STEPS:   # streamed train surfaces approach T
+        st.runs.run_surface(step, target + rng.normal(0, 0.5 / step, target.shape))
+    surfaces = {s: target + rng.normal(0, 0.01, target.shape) for s in ("train", "test")}
+    z = resolved.config.z
+    con = SimpleNamespace(resolved=resolved, target=target, config=resolved.config,
+                          alpha_range=[[-1.0, 1.0]] * z, heads=resolved.config.heads)
+    st.runs.finish_run(SimpleNamespace(construction=con, measurement=SimpleNamespace(
+        surfaces=surfaces), metrics={"train": {"psnr_db": 40.0}, "test": {"psnr_db": 39.0}},
+        seconds=1.0))
+    return st.result
 
 
 @pytest.fixture
 def finished(qtbot, window):
-    run_to_end(qtbot, window)
+    fake_run(window)
     return window
 
 
@@ -46,7 +67,7 @@ def test_offers_exactly_the_cores_formats_z2(qtbot, finished):
 
 def test_offers_exactly_the_cores_formats_z3(qtbot, window):
     window.state.choose(z=3, grid=6, pattern="bumps")
-    run_to_end(qtbot, window)
+    fake_run(window)
     dlg = dialog(qtbot, window)
     expected = [f.name for f in lp.formats_for(run_surfaces(window.result))]
     assert dlg.offered_core_formats() == expected
@@ -97,7 +118,9 @@ def test_cancelled_mp4_leaves_no_file(qtbot, finished, tmp_path):
     dlg.options.frames.setValue(400)
     dlg.options.width_px.setValue(320)
     dlg.options.height_px.setValue(240)
-    dlg.path.setText(str(tmp_path / "turn.mp4"))
+    out = tmp_path / "videos"
+    out.mkdir()
+    dlg.path.setText(str(out / "turn.mp4"))
     seen = []
     dlg.runner.progress.connect(lambda d, t: seen.append(d) if d >= 2 else None)
     with qtbot.waitSignal(dlg.runner.cancelled, timeout=60_000):
@@ -106,11 +129,11 @@ def test_cancelled_mp4_leaves_no_file(qtbot, finished, tmp_path):
         dlg.cancel_button.click()
     qtbot.waitUntil(lambda: not dlg.runner.running, timeout=10_000)
     assert max(seen) < 400
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(out) == []
     assert "nothing was written" in dlg.status.text()
 
 
-def test_forming_mp4_of_the_recorded_run(qtbot, finished, tmp_path):
+def test_forming_gif_of_the_recorded_run(qtbot, finished, tmp_path):
     import imageio.v3 as iio
 
     dlg = dialog(qtbot, finished)
@@ -121,7 +144,8 @@ def test_forming_mp4_of_the_recorded_run(qtbot, finished, tmp_path):
     out = export(qtbot, dlg, "gif", tmp_path / "forming.gif")
     frames = iio.imread(out, index=None)
     snaps = finished.recording.snapshots_for(finished.result)
-    assert frames.shape[0] == len(snaps) >= 3
+    assert [s[0] for s in snaps] == [*SNAPSHOT_STEPS, finished.result.config.steps]
+    assert frames.shape[0] == len(snaps)
     assert frames.shape[1:3] == (192, 320)
 
 
@@ -144,10 +168,24 @@ def test_unwritable_folder_shows_a_message(qtbot, finished, tmp_path, errors):
         locked.chmod(0o700)
 
 
+def test_a_folder_that_is_a_file_shows_a_message(qtbot, finished, tmp_path, errors):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    dlg = dialog(qtbot, finished)
+    dlg.select("obj")
+    dlg.path.setText(str(blocker / "mesh.obj"))
+    with qtbot.waitSignal(dlg.runner.failed, timeout=30_000):
+        dlg.start()
+    qtbot.waitUntil(lambda: not dlg.runner.running, timeout=10_000)
+    assert errors and errors[-1][0] == "Export failed"
+    assert str(blocker) in errors[-1][1] and "not a folder" in errors[-1][1]
+    assert "export failed" in dlg.status.text()
+
+
 def test_menu_opens_the_dialog_only_after_a_run(qtbot, window, errors):
     window.actions["export"].trigger()
     assert errors and errors[-1][0] == "Nothing to export yet"
-    run_to_end(qtbot, window)
+    fake_run(window)
     dlg = export_interactive(window)
     assert dlg is not None and dlg.isVisible()
     assert export_interactive(window) is dlg   # one at a time
