@@ -159,6 +159,7 @@ class CompareView(QWidget):
         self.comparison = Comparison(problem="open or run two surfaces to compare")
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(("a", "b", "diff"))
         self._want_b = False
+        self._auto = True   # A follows the shown run, B the one before, until the user picks
         self._build()
         state.events.result.connect(self._runs_changed)
         self._runs_changed()
@@ -178,6 +179,8 @@ class CompareView(QWidget):
             row.addWidget(QLabel(text))
             row.addWidget(widget, 2 if widget in (self.combo_a, self.combo_b) else 0)
         row.addWidget(self.open_b)
+        for combo in (self.combo_a, self.combo_b):
+            combo.activated.connect(self._picked)
         for combo in (self.combo_a, self.combo_b, self.source, self.head):
             combo.currentIndexChanged.connect(self.refresh)
         self.label_a, self.label_b, self.note = QLabel(), QLabel(), QLabel()
@@ -224,10 +227,14 @@ class CompareView(QWidget):
         history = self.state.runs.history
         ids = [r.run_id for r in history]
         a, b = self.combo_a.currentData(), self.combo_b.currentData()
-        if self._want_b and ids and ids[-1] not in (a, b):
-            b, self._want_b = ids[-1], False
         shown = self.state.result.run_id if self.state.result is not None else None
-        a = a if a in ids else (shown if shown in ids else (ids[-1] if ids else None))
+        if self._auto:
+            a, b = None, None
+        if self._want_b and ids and ids[-1] not in (a, b):
+            b, self._want_b, self._auto = ids[-1], False, False
+            a = a if a != b else None
+        a = a if a in ids else next((i for i in (shown, *reversed(ids)) if i in ids and i != b),
+                                    None)
         b = b if b in ids and b != a else next((i for i in reversed(ids) if i != a), None)
         for combo, chosen in ((self.combo_a, a), (self.combo_b, b)):
             combo.blockSignals(True)
@@ -244,8 +251,12 @@ class CompareView(QWidget):
             return f"run {run.run_id}: {source.label}"
         return f"run {run.run_id}: '{run.resolved.pattern.name}', grid {run.grid}"
 
+    def _picked(self) -> None:
+        self._auto = False   # the user chose: the runs stay until they are gone
+
     def choose(self, a: int, b: int, source: str = "train") -> None:
         """Compare run ``a`` with run ``b`` (ids in the history) on ``source``."""
+        self._auto = False
         for combo, rid in ((self.combo_a, a), (self.combo_b, b)):
             combo.blockSignals(True)
             combo.setCurrentIndex(combo.findData(rid))
