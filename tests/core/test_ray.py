@@ -184,6 +184,21 @@ def test_a_bad_bundle_is_reported_from_the_worker_without_retrying(ray_local, tm
         ray_surfaces(folder, np.zeros((4, 2)))
 
 
+def test_measure_ray_writes_the_local_evaluators_surface(ray_local, bundle, tmp_path, capsys):
+    from losspattern_core.cli import build_parser
+
+    out = tmp_path / "s.npy"
+    args = build_parser().parse_args(["measure", str(bundle), "--grid", "6", "--split", "test",
+                                      "--ray", "--out", str(out)])
+    assert args.func(args) == 0
+    b, ds = load_bundle(bundle), load_dataset("digits")
+    X, y = bundle_split(b, ds, "test")
+    want = evaluate_points(b.model, b.directions, X, y, range_points(6, 2, b.alpha_range),
+                           classes=10)[0]
+    assert np.array_equal(np.load(out), want.reshape(6, 6).astype(np.float32))
+    assert "36/36 points" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("kw, words", [
     (dict(points=np.zeros((0, 2))), "points"), (dict(points=np.full((2, 2), np.nan)), "points"),
     (dict(splits=("val",)), "splits"), (dict(chunk=0), "chunk"), (dict(retries=-1), "retries"),
