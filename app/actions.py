@@ -136,6 +136,19 @@ def _export_dialog(window) -> None:
     export_interactive(window)
 
 
+def _edit_menu(window, menu) -> None:
+    """Edit → Paste pattern (Ctrl+V inside the pattern panel; not application-wide, so text
+    fields keep their paste), Draw pattern…, Text pattern…"""
+    from .panels.drawn_patterns import paste_pattern
+    from .panels.pattern_makers import open_sketch_pad, open_text_pattern
+
+    panel = window.pattern_panel
+    for text, slot in (("&Paste pattern\tCtrl+V in the pattern panel", paste_pattern),
+                       ("&Draw pattern…", open_sketch_pad), ("&Text pattern…", open_text_pattern)):
+        action = menu.addAction(text)
+        action.triggered.connect(lambda _=False, slot=slot: slot(panel))
+
+
 def install_actions(window) -> dict[str, QAction]:
     style = window.style()
 
@@ -195,6 +208,7 @@ def _menus_and_toolbar(window, acts: dict[str, QAction]) -> None:
     file_menu.addAction(acts["export"])
     file_menu.addSeparator()
     file_menu.addAction(acts["quit"])
+    _edit_menu(window, bar.addMenu("&Edit"))
     run_menu = bar.addMenu("&Run")
     run_menu.addAction(acts["start"])
     run_menu.addAction(acts["cancel"])

@@ -33,6 +33,7 @@ from ..views.arrays import plane
 from ..views.images import pixmap
 from .image_aspect import AspectChooser, aspect_note, split_aspect
 from .loss_range import LossRangeEditor
+from .pattern_makers import maker_row
 from .pattern_params import PARAMS, spec_for, values_of
 
 THUMB = 56
@@ -93,8 +94,10 @@ class PatternPanel(QWidget):
         sr.setContentsMargins(0, 0, 0, 0)
         sr.addWidget(QLabel("smoothing"))
         sr.addWidget(self.smooth)
+        self.maker_row = maker_row(self)   # Draw… / Text… / Paste (pattern_makers.py)
         side = QVBoxLayout()
-        for w in (self.params_box, self.smooth_row, self.open_button, self.aspect):
+        for w in (self.params_box, self.smooth_row, self.open_button, self.maker_row,
+                  self.aspect):
             side.addWidget(w)
         side.addWidget(self.description, 1)
         row = QHBoxLayout()
