@@ -157,6 +157,9 @@ def resolve_explore(cfg: ExploreConfig) -> ResolvedExplore:
         from losspattern_core.measure.verify import check_dataset
 
         source = load_bundle(Path(cfg.from_bundle))
+        if source.heads != 1:
+            raise ConfigError(f"{source.path} has {source.heads} heads (a colour construction); "
+                              "explore measures single-head networks")
         ds = load_dataset(source.meta["dataset"]["name"])
         check_dataset(source, ds)
         target = load_bundle(Path(cfg.to_bundle)) if cfg.to_bundle else None
