@@ -8,6 +8,12 @@ directions of a training trajectory and the honest error of that plane), ``hessi
 Hessian eigenvectors by Hessian-vector products, Hutchinson's trace), ``training`` (ordinary
 training that keeps snapshots), ``objective`` (the full-split loss as a function of parameters)
 and ``layout`` (named parameters <-> flat vectors, trajectories).
+
+The product on top: ``config`` (``ExploreConfig``, ``resolve_explore``), ``origin`` (train or
+open theta_0, choose the directions), ``measure`` (loss, accuracy and standard errors at many
+points), ``run`` (``explore``: the Qt-free generator the CLI and the GUI drive; facade name
+``explore_run``), ``report`` (metrics.json, printed lines), ``figure`` (figure.png), ``cheat``
+and ``cheat_report`` (the paper's warning: a Theorem 2 network beside an ordinary one).
 """
 
 from .filters import filter_normalized_direction, filter_normalized_directions
