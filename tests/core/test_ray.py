@@ -20,14 +20,6 @@ from losspattern_core.distributed.connect import import_ray, probe
 from losspattern_core.errors import LossPatternError
 from losspattern_core.grid import range_points
 from losspattern_core.io.bundle import load_bundle
-from losspattern_core.io.bundle_write import (
-    FORMAT,
-    VERSION,
-    commit_bundle,
-    save_dense_directions,
-    save_split,
-    save_state,
-)
 from losspattern_core.measure.verify import bundle_split
 from losspattern_core.networks import NetworkSpec, build_network
 from losspattern_core.surface import evaluate_points, random_direction
@@ -37,28 +29,13 @@ GRID = 16
 
 def write_mlp_bundle(out: Path) -> Path:
     """A small ordinary MLP on digits with two dense random directions (format 2)."""
+    from benchmarks.explore import write_bundle
+
     ds = load_dataset("digits")
     spec = NetworkSpec(64, 10, family="mlp", activation="relu", width=32, depth=2)
     net = build_network(spec, seed=0).eval()
     dirs = [random_direction(net, seed=s) for s in (1, 2)]
-    meta = {"format": f"{FORMAT}/{VERSION}", "method": "explore", "z": 2,
-            "network": {"input_shape": spec.input_spec(), "layers": spec.layers()},
-            "heads": 1, "classes": 10, "loss": "cross_entropy",
-            "directions": [{"dense": True, "kind": "random"}] * 2,
-            "alpha_range": [[-1.0, 1.0], [-0.5, 1.5]], "grid": GRID,
-            "dataset": {"name": "digits", "features": ds.features,
-                        "n_train": len(ds.train_idx), "n_test": len(ds.test_idx),
-                        "label_counts_train": ds.label_counts("train").tolist(),
-                        "label_counts_test": ds.label_counts("test").tolist()}}
-
-    def files(tmp: Path) -> None:
-        save_state(tmp, net)
-        save_dense_directions(tmp, dirs)
-        save_split(tmp, ds.train_idx, ds.test_idx)
-        for s in ("train", "test"):
-            np.save(tmp / f"surface_{s}.npy", np.zeros((GRID, GRID)))
-
-    return commit_bundle(out, meta, files, {})
+    return write_bundle(out, net, dirs, ds, spec, [[-1.0, 1.0], [-0.5, 1.5]], GRID)
 
 
 @pytest.fixture(scope="module")
