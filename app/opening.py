@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QStyle
+from PySide6.QtWidgets import QMenu, QStyle, QToolBar
 
 import losspattern_core as lp
 
@@ -174,8 +174,19 @@ def install_opening(window) -> BundleOpener:
     file_menu.insertMenu(before, recent_menu)
     opener.recent_menu = RecentMenu(recent_menu, opener.recent, opener.open_path,
                                     lambda text: window.statusBar().showMessage(text, 10000))
+    _on_toolbar(window, after, acts["open_bundle"])
     window.actions.update(acts)
     return opener
+
+
+def _on_toolbar(window, after, act: QAction) -> None:
+    """``act`` on the main toolbar, after ``after`` ("Open image")."""
+    bar = window.findChild(QToolBar, "main-toolbar")
+    if bar is None:
+        return
+    items = bar.actions()
+    i = items.index(after) + 1 if after in items else len(items)
+    bar.insertAction(items[i] if i < len(items) else None, act)
 
 
 def _file_menu(window) -> QMenu:

@@ -209,7 +209,11 @@ class CompareView(QWidget):
             self.curves[key] = plot.plot(pen=pg.mkPen("#1f3b63", width=2))
             plot.setLabel("bottom", "α1")
             plot.setLabel("left", "α2")
+            ticks = [[(v, f"{v:g}") for v in (0, 0.5, 1)], [(0.25, ""), (0.75, "")]]
+            for axis in ("bottom", "left"):   # no labels where the locked aspect leaves margins
+                plot.getAxis(axis).setTicks(ticks)
             self.glw.addItem(plot, row=0, col=col)
+            self.glw.ci.layout.setColumnStretchFactor(col, 1)   # three panels of one size
             self.plots[key], self.images[key] = plot, img
         self.bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(LOSS_CMAP),
                                    label="loss (nats), A and B", interactive=False, width=11)
@@ -219,6 +223,17 @@ class CompareView(QWidget):
                                         label="A − B (nats)", interactive=False, width=11)
         self.diff_bar.setImageItem(self.images["diff"])
         self.glw.addItem(self.diff_bar, row=0, col=4)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Three panels of one size, about square (titles and axes around the images)."""
+        super().resizeEvent(event)
+        size = self.glw.size()
+        side = max(120.0, min((size.width() - 200) / 3, size.height() - 10))
+        for plot in self.plots.values():
+            plot.setMaximumWidth(side)
+            plot.setMaximumHeight(side + 40)
+        for bar in (self.bar, self.diff_bar):
+            bar.setMaximumHeight(side + 40)
 
     # --- choosing the runs ---------------------------------------------------------------------
     def _runs_changed(self) -> None:
@@ -304,7 +319,8 @@ class CompareView(QWidget):
         c = self.comparison
         self.note.setText(f"<span style='color:#9a3b00'>Not compared: {c.problem}.</span>"
                           if c.problem else f"Same colour scale for A and B; A − B on its own "
-                          f"symmetric scale (max |A − B| = {c.diff_max:.4g} nats). {c.note}.")
+                          f"symmetric scale (max |A − B| = {c.diff_max:.4g} nats); "
+                          f"{c.note}.")
         for key, arr in (("a", c.a), ("b", c.b), ("diff", c.diff)):
             self.arrays[key] = None if arr is None else drawn(arr, heads, head)
         lo, hi = c.levels
@@ -313,17 +329,24 @@ class CompareView(QWidget):
             arr, img, curve = self.arrays[key], self.images[key], self.curves[key]
             img.clear()
             curve.setData([], [])
+            plot = self.plots[key]
             if arr is not None and arr.ndim == 2:
                 img.setImage(arr, autoLevels=False, levels=levels, rect=UNIT)
-                self.plots[key].setAspectLocked(True)
+                plot.setAspectLocked(True)
+                plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
             elif arr is not None:
                 curve.setData(np.linspace(0, 1, len(arr)), arr)
-                self.plots[key].setAspectLocked(False)
+                plot.setAspectLocked(False)
+                plot.enableAutoRange()
+                plot.getAxis("left").setTicks(None)
             if arr is not None:
                 self.plots[key].setLabel("left", "α2" if arr.ndim == 2 else "loss (nats)")
         self.bar.setLevels((lo, hi))
         self.diff_bar.setLevels((-dmax, dmax))
         volume = " (middle slice of α3)" if c.a is not None and c.a.ndim - (heads > 1) > 2 \
             else ""
-        for key, title in (("a", "A"), ("b", "B"), ("diff", "A − B")):
-            self.plots[key].setTitle(f"{title}: {self.source.currentText()}{volume}", size="9pt")
+        runs = {"a": self.combo_a.currentData(), "b": self.combo_b.currentData()}
+        src = self.source.currentText()
+        for key, title in (("a", f"A: run {runs['a']}"), ("b", f"B: run {runs['b']}"),
+                           ("diff", f"A − B: run {runs['a']} − run {runs['b']}")):
+            self.plots[key].setTitle(f"{title}, {src}{volume}", size="9pt")
