@@ -35,6 +35,39 @@ def _versions() -> dict:
     return {"torch": torch.__version__, "numpy": np.__version__, "losspattern": pkg}
 
 
+PATTERN_ARRAY = "pattern.npy"     # an image pattern's values in [0, 1] on a 256^2 grid
+PATTERN_ARRAY_SIZE = 256          # the image reader's working resolution: its pixels exactly
+
+
+def image_source(pattern) -> Path | None:
+    """The image file a 2-D pattern was read from (None: a function, an array, a stack)."""
+    from losspattern_core.data.pattern_files import IMAGE_SUFFIXES
+
+    path = Path(str(pattern.source).split(":")[0]) if pattern.source else None
+    if pattern.z != 2 or path is None or path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None
+    return path if path.is_file() else None
+
+
+def pattern_source_keys(pattern) -> dict:
+    """For an image pattern: its array's file name, and the provenance a PNG made in the app
+    carries ("drawn", "text: WORDS", "clipboard"; text chunk ``losspattern-provenance``)."""
+    path = image_source(pattern)
+    if path is None:
+        return {}
+    keys = {"array": PATTERN_ARRAY}
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            said = getattr(im, "text", {}).get("losspattern-provenance")
+    except (OSError, ValueError):
+        said = None
+    if said:
+        keys["provenance"] = str(said)[:200]
+    return keys
+
+
 def construction_json(con) -> dict:
     r, cfg = con.resolved, con.config
     ds = r.dataset
@@ -54,7 +87,8 @@ def construction_json(con) -> dict:
         "grid": cfg.grid,
         "pattern": {"source": r.pattern.source, "name": r.pattern.name,
                     "description": r.pattern.description,
-                    "loss_low": r.loss_range.low, "loss_high": r.loss_range.high},
+                    "loss_low": r.loss_range.low, "loss_high": r.loss_range.high,
+                    **pattern_source_keys(r.pattern)},
         "dataset": {"name": cfg.dataset, "features": ds.features,
                     "n_train": int(len(ds.train_idx)), "n_test": int(len(ds.test_idx)),
                     "label_counts_train": ds.label_counts("train").tolist(),
@@ -290,6 +324,9 @@ def save_bundle(out: str | os.PathLike, con, measurement, metrics: dict,
         ds = con.resolved.dataset
         save_split(tmp, ds.train_idx, ds.test_idx)
         np.save(tmp / "target.npy", con.target)
+        if "array" in meta["pattern"]:   # the image the target came from (axis k = direction k)
+            np.save(tmp / PATTERN_ARRAY,
+                    con.resolved.pattern.grid(PATTERN_ARRAY_SIZE).astype(np.float32))
         for split in ("train", "test"):
             np.save(tmp / f"surface_{split}.npy", measurement.surfaces[split])
         (tmp / "README.txt").write_text(readme_text(meta))

@@ -142,3 +142,21 @@ def test_clipboard_image_becomes_the_pattern(qtbot, window, tmp_path, monkeypatc
     t = window.state.pattern.grid(8)
     assert t[:3].max() < 0.05 and t[-3:].min() > 0.95   # axis 0 is alpha_1: right is high
     QGuiApplication.clipboard().clear()
+
+
+def test_drawn_pattern_run_and_its_bundle(qtbot, pad, window, tmp_path):
+    """The run a drawing produced; its bundle keeps the drawing and says it was drawn."""
+    from app.exporting import export_bundle
+
+    from .conftest import run_to_end
+
+    c = pad.canvas
+    drag(c, [(c.width() // 4, c.height() // 4), (3 * c.width() // 4, 3 * c.height() // 4)])
+    drawn = np.round(c.array * 255) / 255
+    assert pad.use()
+    run_to_end(qtbot, window)
+    out = export_bundle(tmp_path / "bundle", window.result)
+    b = lp.load_bundle(out)   # checksums checked, pattern.npy included
+    assert b.meta["pattern"]["provenance"] == "drawn"
+    saved = np.load(out / b.meta["pattern"]["array"])
+    assert np.allclose(saved, drawn[::-1].T, atol=1e-6)   # axis 0 = alpha_1, axis 1 = alpha_2 up
