@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -30,6 +31,8 @@ from ..state import AppState
 MAX_CURVE_POINTS = 4000
 REMEASURE_GRID = {1: 1024, 2: 256, 3: 64}   # a finer grid than a run's, per z
 CURVE_TITLE = "regression: fit of σ(g(α)) to T (normalised MSE)"
+SIDE_BY_SIDE_WIDTH = 760   # wider than this: the fit curve stands right of the status text,
+                           # with the dock's whole height (a laptop's Run dock is ~150 px)
 
 
 class RunPanel(QWidget):
@@ -60,7 +63,7 @@ class RunPanel(QWidget):
         left.enableAutoSIPrefix(False)   # never "(×0.001)" with ticks −900…−940
         left.setWidth(56)                # room for the label and ticks such as −2.5
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setMinimumHeight(60)   # small screens: the views above get the room
+        self.plot.setMinimumHeight(90)   # the axis label and two ticks stay readable
         self.plot.hideButtons()
         self.curve = self.plot.plot(pen=pg.mkPen("#c44e52", width=1.5))
         self.remeasure = QPushButton("Re-measure at grid")
@@ -80,15 +83,28 @@ class RunPanel(QWidget):
         top.addWidget(self.start)
         top.addWidget(self.cancel)
         top.addWidget(self.bar, 1)
+        texts = QVBoxLayout()
+        texts.addWidget(self.status)
+        texts.addLayout(again)
+        texts.addStretch(1)
+        self.body = QBoxLayout(QBoxLayout.TopToBottom)
+        self.body.addLayout(texts)
+        self.body.addWidget(self.plot, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
-        lay.addWidget(self.status)
-        lay.addLayout(again)
-        lay.addWidget(self.plot, 1)
+        lay.addLayout(self.body, 1)
         for event in (state.events.run, state.events.choice, state.events.result):
             event.connect(self._show_state)
         self._show_state()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Side by side when wide (the curve gets the height), stacked when narrow."""
+        wide = event.size().width() > SIDE_BY_SIDE_WIDTH
+        self.body.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        self.body.setStretch(0, 2 if wide else 0)
+        self.body.setStretch(1, 3 if wide else 1)
+        super().resizeEvent(event)
 
     def _show_state(self) -> None:
         st = self.state

@@ -30,6 +30,7 @@ LOSS_CMAP = "viridis"
 ERROR_CMAP = "CET-D1A"
 UNIT = QRectF(0, 0, 1, 1)  # the image covers alpha in [0, 1]^2 whatever its grid
 PAINT_MS = 33
+TICK_OVERHANG = 8   # px: half a tick label's height
 GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
 
 
@@ -55,6 +56,19 @@ def title_room(plot, text: str, line_px: int = 15) -> None:
     h = 8 + line_px * (text.count("<br>") + 1)
     plot.titleLabel.setMaximumHeight(h)
     plot.layout.setRowFixedHeight(0, h)
+    plot.title_height = h
+
+
+def align_bar(bar, plots) -> None:
+    """Start a colour bar below its row's titles and end it at the images' bottom edge: a
+    long title (Theorem 2's) overflows its column sideways and ran over the bar's top."""
+    # + TICK_OVERHANG: the top tick label is centred on the bar's end and stands above it
+    top = max((getattr(p, "title_height", 0) for p in plots), default=0) + TICK_OVERHANG
+    bottom = max((p.getAxis("bottom").height() for p in plots), default=0)
+    left, _, right, _ = bar.layout.getContentsMargins()
+    if getattr(bar, "aligned_to", None) != (top, bottom):
+        bar.aligned_to = (top, bottom)
+        bar.layout.setContentsMargins(left, top, right, bottom)
 
 
 class HeatmapsView(QWidget):
@@ -149,6 +163,14 @@ class HeatmapsView(QWidget):
             layout.addItem(self.plots[name], row=row, col=col)
         layout.addItem(self.loss_bar, row=bars[0][0], col=bars[0][1])
         layout.addItem(self.err_bar, row=bars[1][0], col=bars[1][1])
+        self._bar_rows = {bar: [self.plots[n] for n, (row, _) in cells.items() if row == r]
+                          for bar, (r, _) in zip((self.loss_bar, self.err_bar), bars,
+                                                 strict=True)}
+        self._align_bars()
+
+    def _align_bars(self) -> None:
+        for bar, plots in self._bar_rows.items():
+            align_bar(bar, plots)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
@@ -182,6 +204,7 @@ class HeatmapsView(QWidget):
                 self.titles[name] = text
                 self.plots[name].setTitle(text, size="9pt")
                 title_room(self.plots[name], text)
+        self._align_bars()
         self.caption.setText(heatmap_caption(shown))
         self._schedule()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QRectF
 
 from .conftest import run_to_end
 
@@ -122,3 +123,54 @@ def test_the_bar_shows_the_whole_runs_phase_and_eta(qtbot, window):
     assert phased, texts[:5]
     assert all("whole run" in t and "· ETA " in t for t in phased)
     assert any("of 3 · fitting the pattern" in t for t in phased)
+
+
+def _scene_rect(item):
+    return item.mapRectToScene(item.boundingRect())
+
+
+def _bar_rect(bar):
+    """Where a colour bar draws: its colour strip, widened by its visible axes (ticks and
+    label) and lengthened by half a tick label at each end (labels are centred on the ends;
+    an axis's own bounding rect adds a fixed 15 px of slack there)."""
+    strip = bar.vb.sceneBoundingRect()
+    left, right = strip.left(), strip.right()
+    for side in ("left", "right"):
+        axis = bar.getAxis(side)
+        if axis.isVisible():
+            left = min(left, axis.sceneBoundingRect().left())
+            right = max(right, axis.sceneBoundingRect().right())
+    return QRectF(left, strip.top() - 7, right - left, strip.height() + 14)
+
+
+def _title_overlaps(hm) -> list[str]:
+    """Colour bars over a title's text, and titles over their own plot's image area."""
+    found = []
+    for name, plot in hm.plots.items():
+        text = _scene_rect(plot.titleLabel.item)
+        if text.bottom() > plot.vb.sceneBoundingRect().top() + 0.5:
+            found.append(f"{name} title over its plot")
+        for label, bar in (("loss", hm.loss_bar), ("error", hm.err_bar)):
+            if bar.isVisible() and _bar_rect(bar).intersects(text):
+                found.append(f"{label} bar over the {name} title")
+    return found
+
+
+def test_theorem2_colour_bars_clear_the_titles(qtbot, window):
+    """Item 17: during a Theorem 2 run (long two-line titles) no colour bar runs over a
+    panel's title and no title runs into its plot, in one row and in 2 x 2."""
+    window.state.choose(theorem=2, steps=4000)
+    hm = window.heatmaps
+    assert window.start_run() is not None
+    qtbot.waitUntil(lambda: "measured when the regression ends" in hm.titles["train"],
+                    timeout=60_000)
+    overlaps = {}
+    for size, wide in (((1366, 700), True), ((900, 1000), False)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda wide=wide: hm._wide == wide, timeout=5000)
+        hm.flush()
+        qtbot.wait(50)           # the layout settles
+        overlaps[size] = _title_overlaps(hm)
+    window.cancel_run()
+    qtbot.waitUntil(lambda: window.controller.live_threads() == 0, timeout=60_000)
+    assert not any(overlaps.values()), overlaps
