@@ -245,8 +245,8 @@ def showing(shown: Shown) -> str:
 def metrics_heading(run: Run, stale: Stale | None) -> str:
     """The first line of the Measured panel."""
     cfg = run.config
-    what = (f"Run {run.run_id}: {method_words(cfg)}, {network_words(cfg)}, "
-            f"'{run.resolved.pattern.name}' on {html.escape(cfg.dataset)}, grid {cfg.grid}, "
+    what = (f"Run {run.run_id}: {method_words(cfg)}, '{run.resolved.pattern.name}' on "
+            f"{html.escape(cfg.dataset)}, {network_words(cfg)}, grid {cfg.grid}, "
             f"seed {cfg.seed}.{batchnorm_sentence(cfg)}".rstrip("."))
     if stale is None:
         return what + "."

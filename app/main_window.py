@@ -102,7 +102,9 @@ class MainWindow(QMainWindow):
         for event in (st.events.choice, st.events.shown, st.events.run):
             event.connect(self._sync)
         self.controller.finished.connect(
-            lambda _: self.statusBar().showMessage("construction finished", 5000))
+            lambda r: self.statusBar().showMessage(
+                "multi-point optimisation finished" if r.construction.config.theorem == "mpo"
+                else "construction finished", 5000))
         self.shortcut_keeper = ShortcutKeeper([a.shortcut() for a in self.actions.values()],
                                               self)
         QApplication.instance().installEventFilter(self.shortcut_keeper)

@@ -25,6 +25,10 @@ PLANE_NOTE = ("multi-point optimisation (Skorokhodov & Burtsev): a searched plan
 NETWORK_NOTE = ("MPO trains Skorokhodov & Burtsev's CNN (Conv 1-8-32-64, ReLU, MaxPool, no "
                 "BatchNorm) and needs a 2-D icon: the pattern is thresholded at 0.5 into a "
                 "binary icon (dark = low loss wanted).")
+PANEL_NOTE = ("Searches a plane (origin, right, up: all trained) whose loss draws a binary "
+              "icon. Needs their CNN 1-8-32-64 (ReLU, MaxPool) and a 2-D icon: the pattern "
+              "thresholded at 0.5, dark = low loss. Slow by design: each step runs 100 cells "
+              "× 512 samples; every grid cell is then measured on every sample.")
 
 
 MPO_OPTIONS: dict = {}   # more MpoConfig settings (tests make the search tiny here)
@@ -86,6 +90,16 @@ class MpoConstruction:
     @property
     def alpha_range(self):
         return self.result.alpha_range
+
+    @property
+    def model(self):
+        """The plane's origin network (θ_0), eval mode."""
+        return self.result.model
+
+    @property
+    def directions(self):
+        """The plane's two dense directions (right, up)."""
+        return self.result.directions
 
 
 @dataclass

@@ -16,6 +16,17 @@ NETWORK_KEYS = ("theorem", "z", "rgb", "arch", "depth", "width", "channels", "ba
                 "maxpool", "blocks", "resnet_width", "activation")
 
 
+PANEL_WORDS = (("--no-maxpool", "MaxPool off"), ("--channels ", "channels "),
+               ("--arch mlp", "the MLP family"), ("--width", "width"), ("--depth", "depth"))
+
+
+def in_panel_words(message: str) -> str:
+    """The core's message with its command-line option names as the panel's fields."""
+    for option, field in PANEL_WORDS:
+        message = message.replace(option, field)
+    return message
+
+
 class NetworkCheck:
     """A cache of the last answer (the panel asks on every change of the choice)."""
 
@@ -40,7 +51,7 @@ class NetworkCheck:
         try:
             return lp.layer_summary(cfg, dataset, zeroed=not mpo)
         except lp.LossPatternError as exc:
-            return str(exc)
+            return in_panel_words(str(exc))
 
     def problem(self, choice: Choice, dataset) -> str | None:
         """Why the chosen network cannot run on ``dataset`` (None: it can, or no data yet)."""

@@ -29,7 +29,7 @@ import losspattern_core as lp
 
 from ..captions import BATCHNORM_NOTE, MPO_NOTE, T1_NOTE, T2_NOTE
 from ..choice import MPO, channels_text, parse_channels
-from ..mpo_run import NETWORK_NOTE
+from ..mpo_run import NETWORK_NOTE, PANEL_NOTE
 from ..state import AppState
 
 SPINS = ("depth", "width", "blocks", "resnet_width", "z", "seed")
@@ -80,7 +80,7 @@ class NetworkPanel(QWidget):
         self.method = QButtonGroup(self)
         self.method_buttons = {}
         for i, (key, text, tip) in enumerate(METHODS):
-            button = QRadioButton(text.replace("&&", "&"))
+            button = QRadioButton(text)   # "&&" shows one "&" (a single one is a mnemonic)
             button.setToolTip(tip)
             self.method.addButton(button, i)
             self.method_buttons[key] = button
@@ -102,7 +102,8 @@ class NetworkPanel(QWidget):
         self.maxpool = QCheckBox("MaxPool 2 after each block")
         self.blocks = _spin(1, 16, tip="residual blocks (every second one halves the image)")
         self.resnet_width = _spin(1, 1024, 4, "channels of the stem and the first blocks")
-        self.resnet_bn = QLabel("BatchNorm: always on (conv-BN-act-conv-BN blocks)")
+        self.resnet_bn = QLabel("BatchNorm: always on")
+        self.resnet_bn.setToolTip("every residual block is conv-BN-act-conv-BN")
         self.activation = QComboBox()
         self.activation.addItems(lp.ACTIVATIONS)
         self.params = QLabel()
@@ -204,8 +205,9 @@ class NetworkPanel(QWidget):
         self.rgb.setToolTip("three output heads draw the red, green and blue channels (z = 2, "
                             "Theorem 1)" + ("" if c.rgb_allowed else ": not available with "
                                             "these settings"))
-        note = {2: T2_NOTE, MPO: f"{MPO_NOTE} {NETWORK_NOTE}"}.get(c.theorem, "")
+        note = {2: T2_NOTE, MPO: PANEL_NOTE}.get(c.theorem, "")
         self.theorem_note.setText(note)
+        self.theorem_note.setToolTip(f"{MPO_NOTE} {NETWORK_NOTE}" if c.is_mpo else "")
         self.theorem_note.setVisible(bool(note))
         self._show_summary()
 
@@ -242,7 +244,7 @@ class NetworkPanel(QWidget):
 
     def _show_problem(self) -> None:
         parts = [getattr(self, "_typed_error", ""), getattr(self, "_network_error", "")]
-        text = " ".join(p for p in parts if p)
+        text = " ".join(p.rstrip(".") + "." for p in parts if p)
         if parts[1]:
             text += " Start is disabled until the network fits the data."
         self.problem.setText(text)

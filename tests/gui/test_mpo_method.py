@@ -44,7 +44,9 @@ def test_the_panel_says_what_mpo_needs_and_fixes_the_network(window):
     c = st.choice
     assert c.theorem == "mpo" and c.z == 2 and not c.rgb
     note = panel.theorem_note.text()
-    assert "Skorokhodov & Burtsev" in note and "binary icon" in note and "CNN" in note
+    assert "binary icon" in note and "CNN" in note
+    assert "Skorokhodov & Burtsev" in panel.theorem_note.toolTip()
+    assert "Skorokhodov" in panel.mpo.text()
     assert panel.family.currentData() == "cnn" and not panel.family.isEnabled()
     assert panel.activation.currentText() == "relu" and not panel.z.isEnabled()
     assert panel.steps.value() == c.mpo_steps and panel.grid.value() == c.mpo_grid
