@@ -33,6 +33,7 @@ class ExploreMode(QWidget):
         self.levels_seen: list = []          # (split, metric, size) in arrival order
         self.steps_seen = 0
         self.outcome = ""
+        self._range = None
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.panel)
         split.addWidget(self.views)
