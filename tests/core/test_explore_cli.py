@@ -76,3 +76,41 @@ def test_existing_folder_is_not_overwritten(tmp_path, capsys):
     assert main(["explore", *TINY, "--out", str(tmp_path / "ex")]) == 2
     assert "already exists" in _error(capsys)
     assert (tmp_path / "ex" / "keep.txt").read_text() == "mine"
+
+
+def test_ray_path_fills_the_provisional_bundle_and_matches_local(tmp_path, capsys, monkeypatch):
+    """--ray: the provisional folder loads as a bundle (workers open it) and the surfaces it
+    gets back are written; here a stand-in for ray_surfaces measures locally."""
+    import numpy as np
+
+    import losspattern_core.distributed as distributed
+    from losspattern_core.data.datasets import load_dataset
+    from losspattern_core.explore.measure import measure_points
+    from losspattern_core.frames import drive
+    from losspattern_core.io.bundle import load_bundle
+    from losspattern_core.measure.verify import bundle_split
+
+    seen = {}
+
+    def fake_ray_surfaces(bundle_dir, points, splits=("train", "test"), address="auto",
+                          on_progress=None, **kw):
+        b = load_bundle(bundle_dir)
+        seen["address"], seen["pending"] = address, b.meta.get("surfaces_pending")
+        ds = load_dataset(b.meta["dataset"]["name"])
+        out = {}
+        for split in splits:
+            X, y = bundle_split(b, ds, split)
+            v = drive(measure_points(b.model, b.directions, X, y, points))
+            out[split] = {"loss": v.loss[:, None], "acc": v.acc[:, None]}
+        return out
+
+    monkeypatch.setattr(distributed, "ray_surfaces", fake_ray_surfaces)
+    args = ["--threads", "1", "explore", *TINY, "--directions", "random"]
+    assert main([*args, "--ray", "auto", "--out", str(tmp_path / "r")]) == 0
+    assert seen == {"address": "auto", "pending": True}
+    assert main([*args, "--out", str(tmp_path / "l")]) == 0
+    remote, local = load_bundle(tmp_path / "r"), load_bundle(tmp_path / "l")
+    assert "surfaces_pending" not in remote.meta
+    for split in ("train", "test"):
+        np.testing.assert_allclose(remote.surfaces[split], local.surfaces[split], rtol=1e-6)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
