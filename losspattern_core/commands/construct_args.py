@@ -7,6 +7,9 @@ import argparse
 from losspattern_core.io import options as opt
 
 CONV_BATCH = 128   # conv families: every alpha point costs an image-sized forward pass
+MLP_STEPS = 2000
+CONV_STEPS = 800   # conv families: the schedule's length; the fit usually saturates sooner and
+#                    the run then stops early (constructions.common.EarlyStop)
 # the network families (networks.FAMILIES; spelled out so --help does not import torch)
 ARCHS = ("mlp", "cnn", "resnet")
 
@@ -37,7 +40,7 @@ def config_from_args(args):
         blocks=args.blocks, resnet_width=args.width if args.width and args.arch == "resnet"
         else 16,
         loss_range=tuple(args.loss_range) if args.loss_range else None, smooth=args.smooth,
-        steps=args.steps, lr=args.lr,
+        steps=args.steps or (MLP_STEPS if args.arch == "mlp" else CONV_STEPS), lr=args.lr,
         batch=args.batch or (2048 if args.arch == "mlp" else CONV_BATCH), grid=grid, seed=args.seed,
         device=args.device, snapshot_every=0)
 
@@ -68,7 +71,9 @@ def add_construct_parser(sub, func) -> None:
     c.add_argument("--loss-range", type=opt.finite_float, nargs=2, metavar=("LOW", "HIGH"))
     c.add_argument("--smooth", type=opt.float_range(0.0, 50.0),
                    help="image smoothing sigma in pixels, 0..50 (default 1)")
-    c.add_argument("--steps", type=opt.int_range(1, 10_000_000), default=2000)
+    c.add_argument("--steps", type=opt.int_range(1, 10_000_000), default=None,
+                   help=f"regression steps (default {MLP_STEPS} for mlp, {CONV_STEPS} for the conv "
+                        "families, which stop early once the fit saturates)")
     c.add_argument("--lr", type=opt.float_range(0.0, 1e30, open_low=True), default=3e-3)
     c.add_argument("--batch", type=opt.int_range(1, 10_000_000), default=None,
                    help="regression batch of alpha points (default 2048 for mlp, 128 for the "

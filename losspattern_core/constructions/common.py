@@ -94,17 +94,50 @@ def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr)
 
 
+@dataclass(frozen=True)
+class EarlyStop:
+    """When a regression may end before its last step: every ``every`` steps ``estimate()``
+    gives the fit's PSNR (dB) on a fixed set of evaluation-grid points; the run stops once that
+    reaches ``enough_db`` (an error below ~1% of the loss range: the surface is drawn), or once
+    it gained less than ``min_gain_db`` over the last ``patience`` checks (saturated)."""
+
+    estimate: Callable[[], float]
+    every: int = 50
+    enough_db: float = 40.0
+    min_gain_db: float = 0.25
+    patience: int = 4
+
+    def reason(self, history: list[float]) -> str | None:
+        """Why to stop after the checks ``history`` (None: go on)."""
+        if history[-1] >= self.enough_db:
+            return f"estimated PSNR {history[-1]:.1f} dB >= {self.enough_db:g} dB"
+        if len(history) > self.patience:
+            gain = history[-1] - max(history[:-self.patience])
+            if gain < self.min_gain_db:
+                return (f"estimated PSNR {history[-1]:.1f} dB gained {gain:.2f} dB < "
+                        f"{self.min_gain_db:g} dB over the last {self.patience * self.every} "
+                        "steps")
+        return None
+
+    def to_json(self) -> dict:
+        return {"every": self.every, "enough_db": self.enough_db,
+                "min_gain_db": self.min_gain_db, "patience": self.patience}
+
+
 def regression(resolved: Resolved, params: list[nn.Parameter],
                loss_fn: Callable[[np.random.Generator], torch.Tensor],
-               snapshot: Callable[[], np.ndarray | None],
+               snapshot: Callable[[], np.ndarray | None], stop: EarlyStop | None = None,
                ) -> Generator[Frame, None, dict]:
-    """Adam with warm-up and cosine decay on ``loss_fn``; yields a frame every step."""
+    """Adam with warm-up and cosine decay over ``cfg.steps`` on ``loss_fn``; yields a frame
+    every step; with ``stop``, ends early once the fit has saturated (``EarlyStop``)."""
     cfg = resolved.config
     opt = _adam(params, cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(cfg.steps))
     rng = np.random.default_rng(cfg.seed)
     start = time.perf_counter()
     last = math.nan
+    estimates: list[float] = []
+    reason = None
     for step in range(1, cfg.steps + 1):
         loss = loss_fn(rng)
         last = float(loss.detach())
@@ -116,10 +149,21 @@ def regression(resolved: Resolved, params: list[nn.Parameter],
         loss.backward()
         opt.step()
         sched.step()
-        snap = snapshot() if snapshot_due(step, cfg.steps, cfg.snapshot_every) else None
-        yield Frame(step, cfg.steps, last, time.perf_counter() - start, surface=snap)
-    return {"regression_s": time.perf_counter() - start, "steps": cfg.steps,
-            "final_regression_loss": last}
+        if stop is not None and step % stop.every == 0 and step < cfg.steps:
+            estimates.append(stop.estimate())
+            reason = stop.reason(estimates)
+        due = reason is not None or snapshot_due(step, cfg.steps, cfg.snapshot_every)
+        snap = snapshot() if due and cfg.snapshot_every > 0 else None
+        yield Frame(step, cfg.steps, last, time.perf_counter() - start, surface=snap,
+                    message=f"stopped early: {reason}" if reason else "")
+        if reason is not None:
+            break
+    out = {"regression_s": time.perf_counter() - start, "steps": step,
+           "scheduled_steps": cfg.steps, "final_regression_loss": last}
+    if stop is not None:
+        out["early_stop"] = {**stop.to_json(), "estimates_db": [round(e, 2) for e in estimates],
+                             "stopped_at": step if reason else None, "reason": reason}
+    return out
 
 
 def sigma_fit_loss(logits: torch.Tensor, targets: torch.Tensor, resolved: Resolved,
@@ -130,5 +174,6 @@ def sigma_fit_loss(logits: torch.Tensor, targets: torch.Tensor, resolved: Resolv
     return (((s - targets) / resolved.loss_range.span) ** 2).mean()
 
 
-__all__ = ["Construction", "Frame", "grid_array", "grid_points", "measured_train_surface",
-           "regression", "sample_targets", "sigma_fit_loss", "target_grid"]
+__all__ = ["Construction", "EarlyStop", "Frame", "grid_array", "grid_points",
+           "measured_train_surface", "regression", "sample_targets", "sigma_fit_loss",
+           "target_grid"]

@@ -3,10 +3,13 @@ logits(alpha, x) = c(x) + g(alpha) exactly, and the MLP path's two phases run on
 
   1. classifier phase: every parameter of the x block (and the output bias) is trained by
      ordinary minibatch cross-entropy, pattern channels at alpha = 0 (gradient masks keep the
-     alpha block and the coupling entries untouched);
+     alpha block and the coupling entries untouched), with the step budget of ordinary training
+     of the family (``theorem2_shared.classifier_steps``), the baseline's too;
   2. regression phase: the alpha block is trained so that the mean training loss follows the
-     shifted target T'. With a zero image, layer 0 outputs its biases as constant maps, so
-     g(alpha) + c(0) is the network on [alpha, b_x] maps; c(x) - c(0) is computed once.
+     shifted target T' (ending early once the fit has saturated, ``common.EarlyStop``, judged
+     exactly on ``theorem2_shared.STOP_POINTS`` grid points). With a zero image, layer 0
+     outputs its biases as constant maps, so g(alpha) + c(0) is the network on [alpha, b_x]
+     maps; c(x) - c(0) is computed once.
 BatchNorm runs in eval mode in both phases (its running statistics never change), which is also
 how every surface is measured.
 """
@@ -26,12 +29,13 @@ from losspattern_core.networks import as_input, build_network
 
 from . import theorem2_shared as shared
 from .channel_blocks import channel_blocks, check, mask_gradients, zero_coupling
-from .common import Construction, Frame, first_layer_bias_directions, regression
+from .common import Construction, EarlyStop, Frame, first_layer_bias_directions, regression
 from .theorem2_shared import (
     loss_and_accuracy,
     regression_loss,
     run_figures,
     shift_target,
+    stop_estimate,
     train_surface_exact,
 )
 
@@ -63,7 +67,8 @@ def construct(resolved: Resolved, run_baseline: bool = True,
     y = torch.as_tensor(np.asarray(ytr), device=device).long()
     base = None
     if run_baseline:
-        base = yield from training.train_ordinary(ds, spec, seed=cfg.seed, device=device)
+        base = yield from training.train_ordinary(ds, spec, seed=cfg.seed, device=device,
+                                                  steps=shared.classifier_steps(spec))
     model = build_network(spec, seed=cfg.seed).to(device).eval()
     blocks = channel_blocks(model, spec.input_shape, z)
     zero_coupling(model, blocks)
@@ -71,7 +76,7 @@ def construct(resolved: Resolved, run_baseline: bool = True,
     handles = mask_gradients(model, blocks, "x")           # 1. the classifier (x block)
     try:
         fit = yield from training.fit_classifier(
-            model, list(model.parameters()), X, y, steps=shared.CLASSIFIER_STEPS,
+            model, list(model.parameters()), X, y, steps=shared.classifier_steps(spec),
             lr=shared.CLASSIFIER_LR, batch=shared.CLASSIFIER_BATCH, seed=cfg.seed,
             phase="classifier", check_samples=training.check_samples_for(spec))
     finally:
@@ -92,7 +97,8 @@ def construct(resolved: Resolved, run_baseline: bool = True,
     try:
         timings = yield from regression(
             st.resolved, list(model.parameters()), loss_fn,
-            lambda: train_surface_exact(pattern, logits_c, y, cfg.grid, z))
+            lambda: train_surface_exact(pattern, logits_c, y, cfg.grid, z),
+            EarlyStop(stop_estimate(st, pattern, logits_c, y)))
     finally:
         for h in handles:
             h.remove()

@@ -19,11 +19,19 @@ from losspattern_core.grid import grid_array, range_points
 from losspattern_core.losses import mean_cross_entropy_separable
 
 CLASSIFIER_STEPS = training.STEPS   # the classifier phase trains like ordinary training
+CONV_CLASSIFIER_STEPS = training.CONV_STEPS   # ... of the conv families
 CLASSIFIER_LR = training.LR
 CLASSIFIER_BATCH = training.BATCH
 SAMPLES_PER_STEP = 64     # training samples whose mean loss is regressed at each alpha
 STAR_WEIGHT = 1.0         # weight of alpha* (target: the best loss) beside the batch's mean
 SNAPSHOT_CHUNK = 2**22    # floats per chunk of (alphas x samples) in snapshots
+STOP_POINTS = 512         # conv families: grid points the early stop measures exactly
+
+
+def classifier_steps(spec) -> int:
+    """The classifier phase's steps for ``spec``'s family; the baseline trained beside a
+    Theorem 2 run gets the same budget."""
+    return CLASSIFIER_STEPS if spec.family == "mlp" else CONV_CLASSIFIER_STEPS
 
 
 def refuse_unsupported(resolved: Resolved) -> None:
@@ -89,6 +97,28 @@ def train_surface_exact(pattern: Callable[[torch.Tensor], torch.Tensor], logits_
         for s in range(0, len(alphas), step):
             out.append(mean_cross_entropy_separable(logits_c, y, pattern(alphas[s:s + step])))
     return grid_array(torch.cat(out).cpu().numpy()[:, None], grid, z)
+
+
+def stop_estimate(st: ShiftedTarget, pattern: Callable[[torch.Tensor], torch.Tensor],
+                  logits_c: torch.Tensor, y: torch.Tensor, points: int = STOP_POINTS,
+                  ) -> Callable[[], float]:
+    """The PSNR (dB) of the exact mean training loss against T' on ``points`` evenly spaced
+    points of the evaluation grid: the conv families' early-stop estimate (``EarlyStop``)."""
+    r = st.resolved
+    cfg = r.config
+    pts = range_points(cfg.grid, cfg.z)
+    keep = np.linspace(0, len(pts) - 1, min(points, len(pts))).round().astype(int)
+    alphas = torch.as_tensor(pts[keep], dtype=torch.float32, device=logits_c.device)
+    target = r.target().ravel()[keep]
+    step = max(1, SNAPSHOT_CHUNK // max(1, len(logits_c)))
+
+    def estimate() -> float:
+        with torch.no_grad():
+            loss = torch.cat([mean_cross_entropy_separable(logits_c, y, pattern(alphas[s:s + step]))
+                              for s in range(0, len(alphas), step)]).cpu().numpy()
+        err = np.mean(((loss - target) / r.loss_range.span) ** 2)
+        return float(-10 * np.log10(max(err, 1e-24)))
+    return estimate
 
 
 def loss_and_accuracy(logits: torch.Tensor, y) -> tuple[float, float]:

@@ -84,7 +84,7 @@ def test_theorem2_on_a_cnn_keeps_its_channel_blocks_and_fits_the_data_at_alpha_s
     from losspattern_core.constructions.channel_blocks import channel_blocks
     from losspattern_core.networks import as_input
 
-    monkeypatch.setattr(t2s, "CLASSIFIER_STEPS", 300)
+    monkeypatch.setattr(t2s, "CONV_CLASSIFIER_STEPS", 300)
     monkeypatch.setattr(t2s, "CLASSIFIER_LR", 3e-3)
     cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", theorem=2, steps=120,
                                 batch=64, grid=6, snapshot_every=0)
@@ -123,7 +123,7 @@ def test_a_conv_construction_is_measured_end_to_end_like_an_mlp(family, theorem,
     import losspattern_core.constructions.theorem2_shared as t2s
     from losspattern_core.networks import as_input
 
-    monkeypatch.setattr(t2s, "CLASSIFIER_STEPS", 40)
+    monkeypatch.setattr(t2s, "CONV_CLASSIFIER_STEPS", 40)
     cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", theorem=theorem, steps=30,
                                 batch=32, grid=5, snapshot_every=15)
     r = lp.validate(cfg)

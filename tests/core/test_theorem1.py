@@ -131,3 +131,47 @@ def test_multi_point_evaluation_matches_naive_for_mse():
     ours, _ = evaluate_points(net, dirs, X, y, pts, classes=4, loss="mse")
     ref = naive_surface(net, dirs, X, y, pts, classes=4, loss="mse")
     np.testing.assert_allclose(ours, ref, rtol=1e-5)
+
+
+def test_the_early_stop_rule():
+    from losspattern_core.constructions.common import EarlyStop
+
+    rule = EarlyStop(lambda: 0.0, every=50, enough_db=40.0, min_gain_db=0.25, patience=2)
+    assert rule.reason([10.0]) is None
+    assert ">= 40 dB" in rule.reason([10.0, 40.5])
+    assert rule.reason([10.0, 20.0, 30.0]) is None              # still gaining
+    assert "over the last 100 steps" in rule.reason([10.0, 30.0, 30.1, 30.2])
+    assert rule.reason([30.0, 30.1, 30.5]) is None              # gained 0.5 dB
+
+
+def test_mlps_run_every_scheduled_step(tiny_t1):
+    con, *_ = tiny_t1
+    assert con.timings["steps"] == con.timings["scheduled_steps"] == 300
+    assert "early_stop" not in con.timings
+
+
+def test_a_conv_regression_stops_once_its_exact_estimate_says_so(monkeypatch):
+    """The early stop's estimate is the measured training surface's PSNR (sigma(g) is the loss
+    exactly): at a grid smaller than STOP_POINTS it judges every grid point."""
+    import dataclasses
+
+    import losspattern_core as lp
+    import losspattern_core.constructions.theorem1 as t1
+    from losspattern_core.measure.metrics import fidelity
+    from losspattern_core.networks import NetworkSpec
+
+    monkeypatch.setattr(t1, "ENOUGH_DB", 12.0)
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", steps=400, batch=32, grid=6,
+                                snapshot_every=0)
+    r = lp.validate(cfg)
+    spec = NetworkSpec(64, 10, family="cnn", activation="relu", channels=(8, 16), hidden=16,
+                       input_shape=(1, 8, 8))
+    con = lp.drive(lp.construct(dataclasses.replace(r, network=spec)))
+    stop = con.timings["early_stop"]
+    assert stop["stopped_at"] == con.timings["steps"] < 400
+    assert stop["stopped_at"] == 50 * len(stop["estimates_db"])
+    assert stop["estimates_db"][-1] >= 12.0 and ">= 12 dB" in stop["reason"]
+    assert all(e < 12.0 for e in stop["estimates_db"][:-1])
+    measured = lp.measure_surfaces(con, splits=("train",)).surfaces["train"]
+    psnr = fidelity(measured, con.target, r.loss_range.span)["psnr_db"]
+    assert abs(psnr - stop["estimates_db"][-1]) < 0.01
