@@ -45,12 +45,12 @@ class ViewTabs(QTabWidget):
         z = self.state.shown.z
         if z != self._z:
             self._z = z
+            here = self.currentIndex()   # before a disabled tab moves Qt to another one
             self.stack3d.setCurrentWidget(self.volume3d if z >= 3 else self.surface3d)
             for i, text in enumerate(TABS[3 if z >= 3 else 2]):
                 self.setTabText(i, text)
                 self.setTabEnabled(i, z >= 2)
             self.setTabEnabled(2, z == 1)
-            here = self.currentIndex()
             self.setCurrentIndex(here if here == 3 else 2 if z == 1 else here % 2)
         tab = self.state.view.tab
         if tab != self.currentIndex() and self.isTabEnabled(tab):
