@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 from .drawn_patterns import paste_pattern
 
@@ -44,6 +44,8 @@ def maker_row(panel) -> QWidget:
             ("Paste", "Paste an image from the clipboard as the pattern (Ctrl+V here)",
              paste_pattern)):
         button = QPushButton(text)
+        button.setMinimumWidth(36)   # the three share a narrow column: they shrink, not clip
+        button.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         button.setToolTip(tip)
         button.clicked.connect(lambda _=False, slot=slot: slot(panel))
         lay.addWidget(button)

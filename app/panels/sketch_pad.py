@@ -93,12 +93,13 @@ class SketchCanvas(QWidget):
                 self.array[rs, cs] = np.maximum(region, patch)
 
     def line_to(self, row: float, col: float) -> None:
-        """Dabs from the last point to (row, col), spaced a quarter brush apart."""
+        """Dabs from the last point to (row, col), a tenth of the brush apart (a soft
+        brush's prints merge into an even line)."""
         if self._last is None:
             self.dab(row, col)
         else:
             r0, c0 = self._last
-            steps = max(1, int(np.hypot(row - r0, col - c0) / max(1.0, self.radius / 4)))
+            steps = max(1, int(np.hypot(row - r0, col - c0) / max(0.5, self.radius / 10)))
             for t in np.linspace(0, 1, steps + 1)[1:]:
                 self.dab(r0 + (row - r0) * t, c0 + (col - c0) * t)
         self._last = (row, col)
