@@ -240,6 +240,8 @@ class NetworkPanel(QWidget):
                 if "⟵" in rows else rows
             bn = f"<br><i>{BATCHNORM_NOTE}</i>" if value.batchnorm else ""
             self.summary.setText(f"{zeroed}{bn}")
+        for label in (self.params, self.summary):   # no empty rows above a refusal
+            self.form.setRowVisible(label, bool(label.text()))
         self._show_problem()
 
     def _show_problem(self) -> None:
