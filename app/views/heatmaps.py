@@ -59,6 +59,31 @@ def title_room(plot, text: str, line_px: int = 15) -> None:
     plot.title_height = h
 
 
+def fit_title(plot) -> int:
+    """Wrap a title that is wider than its panel (narrow panels on a laptop: neighbouring
+    titles ran into each other), centred; returns the height the wrapped text needs."""
+    item = plot.titleLabel.item
+    if not getattr(item, "centred", False):
+        option = item.document().defaultTextOption()
+        option.setAlignment(Qt.AlignHCenter)
+        item.document().setDefaultTextOption(option)
+        item.centred = True
+    room = max(plot.width() - 6, 60.0)
+    item.setTextWidth(-1)
+    if item.boundingRect().width() > room:
+        item.setTextWidth(room)
+    return int(item.boundingRect().height()) + 4
+
+
+def set_title_height(plot, h: int) -> None:
+    """Give a plot's title row ``h`` pixels (the same in a row: the images line up)."""
+    if h != getattr(plot, "title_height", None):
+        plot.titleLabel.setMaximumHeight(h)
+        plot.layout.setRowFixedHeight(0, h)
+        plot.title_height = h
+    plot.titleLabel.resizeEvent(None)
+
+
 def align_bar(bar, plots) -> None:
     """Start a colour bar below its row's titles and end it at the images' bottom edge: a
     long title (Theorem 2's) overflows its column sideways and ran over the bar's top."""
@@ -107,6 +132,10 @@ class HeatmapsView(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(PAINT_MS)
         self._timer.timeout.connect(self._paint)
+        self._fit_timer = QTimer(self)   # titles are fitted once the layout has settled
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_titles)
         state.events.shown.connect(self._sync)
         state.events.view.connect(self._sync)
         self._sync()
@@ -129,6 +158,8 @@ class HeatmapsView(QWidget):
             # panels get, and no labels outside [0, 1] where the locked aspect leaves margins
             ticks = [[(v, f"{v:g}") for v in (0, 0.5, 1)], [(0.25, ""), (0.75, "")]]
             plot.getAxis("bottom").setTicks(ticks)
+            # the end labels stand half outside the axis: hidden otherwise on small panels
+            plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)
             plot.getAxis("left").setTicks(ticks)
             self.plots[name], self.images[name] = plot, img
             _cap_title_width(plot.titleLabel)
@@ -172,6 +203,14 @@ class HeatmapsView(QWidget):
         for bar, plots in self._bar_rows.items():
             align_bar(bar, plots)
 
+    def _fit_titles(self) -> None:
+        needed = {plot: fit_title(plot) for plot in self.plots.values()}
+        for plots in self._bar_rows.values():   # the plots of each row
+            h = max(needed[p] for p in plots)
+            for p in plots:
+                set_title_height(p, h)
+        self._align_bars()
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         size = self.glw.size()
@@ -181,6 +220,7 @@ class HeatmapsView(QWidget):
         tall = (size.width() - 140) / 4 + 80 if self._wide else 1e6
         for item in (*self.plots.values(), self.loss_bar, self.err_bar):
             item.setMaximumHeight(tall)
+        self._fit_timer.start()
 
     # --- from the state ------------------------------------------------------------------------
     @property
@@ -204,6 +244,7 @@ class HeatmapsView(QWidget):
                 self.titles[name] = text
                 self.plots[name].setTitle(text, size="9pt")
                 title_room(self.plots[name], text)
+                self._fit_timer.start()
         self._align_bars()
         self.caption.setText(heatmap_caption(shown))
         self._schedule()
@@ -252,6 +293,8 @@ class HeatmapsView(QWidget):
         """Draw pending data now (end of a run, before an export, in tests)."""
         self._timer.stop()
         self._paint()
+        self._fit_timer.stop()
+        self._fit_titles()
 
     def widget_for_export(self) -> pg.GraphicsLayoutWidget:
         self.flush()

@@ -12,6 +12,22 @@ import numpy as np
 
 HEIGHT = 0.55          # drawn height of the whole colour scale, in units of the [0,1] square
 COLORMAPS = ("viridis", "magma", "coolwarm", "grays", "hot")
+MAX_SCALE_TICKS = 6    # labelled values between the loss axis' ends
+MARKER_RED = (1, 0.15, 0.1, 1)
+
+
+def scale_values(lo: float, hi: float, most: int = 4) -> list[float]:
+    """Round values inside (lo, hi) for the loss axis (steps of 1, 2, 2.5 or 5 × 10^k), none
+    within 12 % of the range from an end, whose own labels stand there."""
+    span = hi - lo
+    if not (np.isfinite(span) and span > 0):
+        return []
+    raw = span / most
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    values = np.arange(np.ceil(lo / step) * step, hi, step)
+    keep = [float(v) for v in values if v - lo > 0.12 * span and hi - v > 0.12 * span]
+    return keep[:MAX_SCALE_TICKS]
 
 
 class Scene3D:
@@ -37,13 +53,27 @@ class Scene3D:
         """The red dot at ``xyz`` (unit-cube coordinates), or hidden for None."""
         if xyz is None:
             self.marker.visible = False
+            if getattr(self, "stem", None) is not None:
+                self.stem.visible = False
             return
+        self.marker_pos = tuple(float(v) for v in xyz)
         pos = np.array([xyz], np.float32)
-        self.marker.set_data(pos, face_color=(1, 0.15, 0.1, 1), edge_color="white", size=12)
+        self.marker.set_data(pos, face_color=MARKER_RED, edge_color="white", edge_width=2,
+                             size=16)
         # drawn over the surface: a minimum in a valley is hidden by the ridges in front of it
         self.marker.set_gl_state(depth_test=False, blend=True)
         self.marker.order = 10
         self.marker.visible = True
+        # and a stem down to the floor: where the dot is, seen from any angle
+        stem = np.array([[xyz[0], xyz[1], 0.0], xyz], np.float32)
+        if getattr(self, "stem", None) is None:
+            self.stem = self._scene.visuals.Line(stem, color=MARKER_RED, width=2,
+                                                 parent=self.view.scene)
+            self.stem.set_gl_state(depth_test=False, blend=True)
+            self.stem.order = 9
+        else:
+            self.stem.set_data(stem)
+        self.stem.visible = True
 
     def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
         """An (H, W, 3) uint8 image drawn offscreen at ``size`` (not a screen grab)."""
@@ -75,7 +105,8 @@ class SurfaceScene(Scene3D):
                            width=2, parent=self.view.scene)
         scene.visuals.Text("α1", pos=(1.17, 0, 0), color="red", font_size=12,
                            parent=self.view.scene)
-        scene.visuals.Text("α2", pos=(0, 1.17, 0), color="green", font_size=12,
+        # beside the α2 axis' end, clear of the loss axis standing at (0, 1)
+        scene.visuals.Text("α2", pos=(0.07, 1.2, 0), color="green", font_size=12,
                            parent=self.view.scene)
         # the loss axis: a scale from the colour bar's low (floor) to its high (top)
         scene.visuals.Line(np.array([[0, 1, 0], [0, 1, HEIGHT]], np.float32), color="black",
@@ -83,6 +114,13 @@ class SurfaceScene(Scene3D):
         self.loss_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, z), color="black",
                                               font_size=9, anchor_x="right",
                                               parent=self.view.scene) for z in (0, HEIGHT)]
+        # round values in between, with tick marks: a scale, not only its two ends
+        self.scale_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, 0), color="#333333",
+                                               font_size=8, anchor_x="right",
+                                               parent=self.view.scene)
+                            for _ in range(MAX_SCALE_TICKS)]
+        self.tick_marks = scene.visuals.Line(np.zeros((2, 3), np.float32), color="black",
+                                             connect="segments", parent=self.view.scene)
         scene.visuals.Text("loss (nats)", pos=(0, 1.0, HEIGHT + 0.08), color="black",
                            font_size=10, parent=self.view.scene)
 
@@ -90,6 +128,21 @@ class SurfaceScene(Scene3D):
         lo, hi = self.levels
         for text, v in zip(self.loss_ticks, (lo, hi), strict=True):
             text.text = f"{v:.3g}"
+        values = scale_values(lo, hi)
+        self.scale_values = values
+        for k, text in enumerate(self.scale_ticks):
+            text.visible = k < len(values)
+            if text.visible:
+                text.text = f"{values[k]:g}"
+                text.pos = (-0.04, 1.0, self.height_of(values[k]))
+        ends = [lo, hi, *values]
+        marks = [[(-0.025, 1.0, self.height_of(v)), (0.0, 1.0, self.height_of(v))] for v in ends]
+        self.tick_marks.set_data(np.array(marks, np.float32).reshape(-1, 3))
+
+    def height_of(self, value: float) -> float:
+        """Where a loss value stands on the drawn height scale (the colour scale's range)."""
+        lo, hi = self.levels
+        return float(np.clip((value - lo) / max(hi - lo, 1e-12), 0, 1) * HEIGHT)
 
     # --- data --------------------------------------------------------------------------------
     def update_data(self, arr2d: np.ndarray, levels: tuple[float, float] | None = None,

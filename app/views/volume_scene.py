@@ -14,6 +14,17 @@ from .arrays import AXIS_NAMES, slice_plane
 from .surface_scene import Scene3D
 
 AXIS_COLOURS = ("red", "green", "blue")
+HAZE_PERCENTILES = (2.0, 60.0)   # the haze's colour and opacity span these data percentiles
+
+
+def haze_clim(data: np.ndarray) -> tuple[float, float]:
+    """The haze's value range from the data itself, not the shared colour scale: its low
+    values (the valleys, where the minimum is) get the whole opacity ramp, so a volume whose
+    losses fill a small part of the scale is not a uniform grey fog."""
+    lo, hi = (float(v) for v in np.nanpercentile(data, HAZE_PERCENTILES))
+    if not hi > lo:
+        lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+    return (lo, hi) if hi > lo else (lo, lo + 1e-6)
 
 
 def _plane_matrix(axis: int, n_u: int, n_v: int, pos: float) -> np.ndarray:
@@ -100,32 +111,37 @@ class VolumeScene(Scene3D):
             self.volume.visible = self.show_volume
             self.canvas.update()
 
-    def _faint_cmap(self):
-        """The chosen colormap with a low, rising opacity: the volume is a haze around the
-        opaque slices, denser where the loss is low (the pattern's minimum)."""
+    def _faint_cmap(self, clim: tuple[float, float]):
+        """A haze around the opaque slices, denser where the loss is low (the minimum): its
+        opacity ramps over ``clim`` (the data's percentiles, ``haze_clim``) while its colours
+        stay those of the shared colour scale, as on the slices."""
         from vispy.color import Colormap, get_colormap
 
         base = get_colormap(self.cmap_name)
         t = np.linspace(0, 1, 16)
-        rgba = base.map(t)
-        rgba[:, 3] = 0.035 * (1 - t) ** 2 + 0.002
+        lo, hi = self.levels
+        values = clim[0] + t * (clim[1] - clim[0])
+        rgba = base.map(np.clip((values - lo) / max(hi - lo, 1e-12), 0, 1))
+        rgba[:, 3] = 0.12 * (1 - t) ** 3        # values above the clim: no haze at all
         return Colormap(rgba)
 
     def _redraw_volume(self) -> None:
         scene = self._scene
         vol = np.ascontiguousarray(self.data.transpose(2, 1, 0))  # vispy wants (z, y, x)
         g = np.array(vol.shape[::-1], np.float32)
+        clim = haze_clim(vol)
         if self.volume is None or self.volume._vol_shape != vol.shape:
             if self.volume is not None:
                 self.volume.parent = None
-            self.volume = scene.visuals.Volume(vol, clim=self.levels, method="translucent",
-                                               cmap=self._faint_cmap(), parent=self.view.scene)
+            self.volume = scene.visuals.Volume(vol, clim=clim, method="translucent",
+                                               cmap=self._faint_cmap(clim),
+                                               parent=self.view.scene)
             self.volume.transform = scene.transforms.STTransform(scale=tuple(1 / g),
                                                                  translate=tuple(0.5 / g))
             self.volume.order = 1  # the haze over the slices, faint enough to see them through
         else:
-            self.volume.set_data(vol, clim=self.levels)
-            self.volume.cmap = self._faint_cmap()
+            self.volume.set_data(vol, clim=clim)
+            self.volume.cmap = self._faint_cmap(clim)
         self.volume.visible = self.show_volume
 
     def _redraw_planes(self) -> None:

@@ -144,10 +144,15 @@ def _bar_rect(bar):
 
 
 def _title_overlaps(hm) -> list[str]:
-    """Colour bars over a title's text, and titles over their own plot's image area."""
+    """Colour bars over a title's text, titles over their own plot's image area or over
+    each other."""
     found = []
+    texts = {name: _scene_rect(plot.titleLabel.item) for name, plot in hm.plots.items()}
+    names = list(texts)
+    found += [f"{a} title over the {b} title" for i, a in enumerate(names)
+              for b in names[i + 1:] if texts[a].intersects(texts[b])]
     for name, plot in hm.plots.items():
-        text = _scene_rect(plot.titleLabel.item)
+        text = texts[name]
         if text.bottom() > plot.vb.sceneBoundingRect().top() + 0.5:
             found.append(f"{name} title over its plot")
         for label, bar in (("loss", hm.loss_bar), ("error", hm.err_bar)):
@@ -165,7 +170,7 @@ def test_theorem2_colour_bars_clear_the_titles(qtbot, window):
     qtbot.waitUntil(lambda: "measured when the regression ends" in hm.titles["train"],
                     timeout=60_000)
     overlaps = {}
-    for size, wide in (((1366, 700), True), ((900, 1000), False)):
+    for size, wide in (((1366, 700), True), ((1280, 690), True), ((900, 1000), False)):
         window.resize(*size)
         qtbot.waitUntil(lambda wide=wide: hm._wide == wide, timeout=5000)
         hm.flush()
@@ -174,3 +179,57 @@ def test_theorem2_colour_bars_clear_the_titles(qtbot, window):
     window.cancel_run()
     qtbot.waitUntil(lambda: window.controller.live_threads() == 0, timeout=60_000)
     assert not any(overlaps.values()), overlaps
+
+
+def test_3d_surface_has_a_loss_scale_and_the_minimum_on_top(qtbot):
+    """Item 19: tick labels in nats over the colour scale's range, round values between the
+    ends, and the red dot (with its stem) at the argmin, above the surface, drawn on top."""
+    from app.views.surface3d import SurfaceView
+    from app.views.surface_scene import HEIGHT
+
+    view = SurfaceView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    g = 24
+    x = np.linspace(0, 1, g)
+    arr = 2.5 + (x[:, None] - 0.25) ** 2 + (x[None, :] - 0.75) ** 2
+    view.update_data("target", arr, levels=(2.4, 3.4))
+    view.set_source("target")
+    view.flush()
+    sc = view.scene
+    assert [t.text for t in sc.loss_ticks] == ["2.4", "3.4"]
+    assert [t.text for t in sc.scale_ticks if t.visible] == ["2.75", "3", "3.25"]
+    assert sc.height_of(3.4) == pytest.approx(HEIGHT) and sc.height_of(2.4) == 0
+    i, j = np.unravel_index(np.argmin(arr), arr.shape)
+    mx, my, mz = sc.marker_pos
+    assert (mx, my) == pytest.approx((i / (g - 1), j / (g - 1)))
+    assert mz > sc.height_of(arr[i, j])                       # above the surface there
+    assert sc.marker.visible and sc.stem.visible and sc.marker.order > sc.surface.order
+
+
+def test_volume_haze_contrast_from_the_data_and_a_visible_minimum(qtbot):
+    """Item 19: the z = 3 haze spans the data's percentiles (not the whole colour scale) and
+    the minimum's marker sits at the argmin."""
+    from app.views.volume3d import VolumeView
+    from app.views.volume_scene import HAZE_PERCENTILES
+
+    view = VolumeView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    g = 12
+    x = np.linspace(0, 1, g)
+    vol = 3.0 + 0.1 * ((x[:, None, None] - 0.2) ** 2 + (x[None, :, None] - 0.6) ** 2
+                       + (x[None, None, :] - 0.9) ** 2)
+    view.update_data("target", vol, levels=(2.0, 5.0))        # the data fill 3 % of the scale
+    view.set_source("target")
+    view.flush()
+    sc = view.scene
+    want = np.percentile(vol, HAZE_PERCENTILES)
+    assert tuple(sc.volume.clim) == pytest.approx(tuple(want), rel=1e-5)
+    assert want[1] - want[0] < 0.1 * (5.0 - 2.0)
+    idx = np.unravel_index(np.argmin(vol), vol.shape)
+    assert sc.marker_xyz == pytest.approx(tuple(k / (g - 1) for k in idx))
+    assert sc.marker_pos == pytest.approx(sc.marker_xyz)
+    assert sc.marker.visible and sc.stem.visible
