@@ -122,7 +122,7 @@ class CompareView(QWidget):
         self.result = w
         lo, hi = (min(float(a.min()) for a in w.landscapes.values()),
                   max(float(a.max()) for a in w.landscapes.values()))
-        self._image("axis slice", w.axis_slice, [[0.0, 1.0]] * 2, None)
+        self._image("axis slice", w.axis_slice, w.slice_range[:2], None)
         for name in ("theorem 2", "ordinary"):
             self._image(name, w.landscapes[name], w.alpha_range, (lo, hi))
         self.bar.setLevels((lo, hi))

@@ -38,6 +38,7 @@ class Warning:
     landscapes: dict        # {"theorem 2": (G, G), "ordinary": (G, G)} train loss
     sharpness: dict         # {"theorem 2": lp.sharpness dict or {"skipped": why}, ...}
     axis_slice: np.ndarray  # the run's measured train surface (its own directions)
+    slice_range: list       # its alpha range
     alpha_range: list
     grid: int
     seconds: float
@@ -88,5 +89,6 @@ def compare_with_ordinary(run, steps: int = ORDINARY_STEPS):
         yield Phase(f"{name}: sharpness (top Hessian eigenvalue, Hutchinson trace)")
         sharp[name] = _sharpness(model, Xtr, ytr)
     return Warning(run.run_id, str(cfg.pattern), ds.name, spec.family, cfg.seed, accuracy,
-                   landscapes, sharp, np.asarray(run.surfaces["train"].array), rng, GRID,
+                   landscapes, sharp, np.asarray(run.surfaces["train"].array),
+                   [list(map(float, r)) for r in con.alpha_range], rng, GRID,
                    time.perf_counter() - t0)
