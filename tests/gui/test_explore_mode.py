@@ -130,3 +130,37 @@ def test_finished_run_saves_a_bundle_the_core_loads(qtbot, mode, tmp_path):
     np.testing.assert_allclose(np.load(out / "surface_train.npy"),
                                mode.result.surfaces[("train", "loss")], rtol=1e-6)
     assert loaded is not None
+
+
+def test_warning_view_sets_theorem2_beside_an_ordinary_network(qtbot, window, monkeypatch):
+    from app.explore_mode import warning
+
+    from .conftest import run_to_end
+
+    monkeypatch.setattr(warning, "GRID", 5)
+    monkeypatch.setattr(warning, "SHARPNESS", dict(top_k=1, samples=4, max_iter=10, tol=1e-2))
+    window.state.choose(theorem=2, pattern="bumps")
+    run = run_to_end(qtbot, window)
+    view = window.explore.compare
+    assert view.button.isEnabled()
+    view.job_factory = lambda r: warning.compare_with_ordinary(r, steps=20)
+    with qtbot.waitSignal(view.controller.finished, timeout=120_000):
+        assert view.start() is not None
+    w = view.result
+    np.testing.assert_array_equal(w.axis_slice, window.state.result.surfaces["train"].array)
+    at = run.metrics["theorem2"]["at_alpha_star"]
+    assert w.accuracy["theorem 2"]["train"] == at["train_accuracy"]
+    lo = min(float(a.min()) for a in w.landscapes.values())
+    assert view.images["ordinary"].levels[0] == pytest.approx(lo)
+    assert view.images["theorem 2"].levels[0] == pytest.approx(lo)      # one colour scale
+    assert f"{100 * at['train_accuracy']:.1f} %" in view.table.text()
+
+
+def test_interpolation_is_a_line_drawn_as_curves(qtbot, mode):
+    mode, _ = run_explore(qtbot, mode, ExploreSettings(kind="interpolation", z=1, **TINY))
+    r = mode.result
+    assert r.alpha_range == [[-0.5, 1.5]]
+    x, y = mode.views.lines[("test", "loss")].getData()
+    np.testing.assert_allclose(x, np.linspace(-0.5, 1.5, 8))
+    np.testing.assert_allclose(y, r.surfaces[("test", "loss")], rtol=1e-6)
+    assert not mode.views.images[("test", "loss")].isVisible()
