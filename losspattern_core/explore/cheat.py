@@ -86,9 +86,11 @@ def _network_numbers(name: str, net, ds, spec, cfg: CheatConfig
     out: dict = {"name": name, "parameters": sum(p.numel() for p in net.parameters())}
     for split in ("train", "test"):
         X, y = _split(ds, spec, split)
-        here = yield from measure_points(net, [], X, y, np.zeros((1, 0)))
+        here = yield from measure_points(net, [], X, y, np.zeros((1, 0)),
+                                         phase=f"{split} at the network")
         out[f"{split}_loss"], out[f"{split}_accuracy"] = float(here.loss[0]), float(here.acc[0])
-        land = yield from measure_points(net, dirs, X, y, alphas)
+        land = yield from measure_points(net, dirs, X, y, alphas,
+                                         phase=f"{split} random landscape")
         out[f"landscape_{split}"] = land.loss.reshape(cfg.grid, cfg.grid)
         out[f"landscape_{split}_accuracy"] = land.acc.reshape(cfg.grid, cfg.grid)
     lt = out["landscape_train"]

@@ -62,11 +62,13 @@ def _stderr(mean: np.ndarray, mean_sq: np.ndarray, n: int, population: int) -> n
 
 def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, *,
                    loss: str = "cross_entropy", population: int | None = None,
-                   chunk: int = CHUNK) -> Generator[Frame, None, PointValues]:
+                   chunk: int = CHUNK, phase: str = "surface",
+                   ) -> Generator[Frame, None, PointValues]:
     """Mean loss and accuracy over every sample of (X, y) at each point of ``alphas`` (P, z).
 
     ``X`` has the network's input shape. ``population``: the size of the split that (X, y) is
     a random subsample of (None: (X, y) is the whole split, the values are exact).
+    ``phase`` names the frames (progress displays restart on a new phase).
     """
     net = copy.deepcopy(model).eval()
     device = next(net.parameters()).device
@@ -94,7 +96,7 @@ def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, 
                 sums[j] += [float(ell.sum()), float((ell**2).sum()),
                             float((logits.argmax(1) == yc).sum())]
             yield Frame(j + 1, len(alphas), float(sums[j, 0] / n), time.perf_counter() - start,
-                        phase="surface", message=f"{j + 1}/{len(alphas)} points x {n} samples")
+                        phase=phase, message=f"{j + 1}/{len(alphas)} points x {n} samples")
     mean, mean_sq, acc = sums[:, 0] / n, sums[:, 1] / n, sums[:, 2] / n
     return PointValues(mean, acc, _stderr(mean, mean_sq, n, population),
                        _stderr(acc, acc, n, population))
