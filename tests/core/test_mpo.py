@@ -162,3 +162,29 @@ def test_their_early_stop_ends_the_run_after_the_warm_up_epochs(digits):
     assert len(res.checks) == 1 and -1 <= res.checks[0]["acc_gap"] <= 1
     full = lp.drive(construct(_run(digits, batch=512, epochs=2, warmup_epochs=5)))
     assert full.stopped == "epochs" and full.timings["steps"] == 6 and not full.checks
+
+
+def test_the_bundle_goes_through_the_shared_atomic_writer(digits, tmp_path, monkeypatch):
+    import json
+
+    import losspattern_core.constructions.mpo_bundle as mpo_bundle
+
+    calls, real = [], mpo_bundle.commit_bundle
+    monkeypatch.setattr(mpo_bundle, "commit_bundle",
+                        lambda out, *a, **k: calls.append(out) or real(out, *a, **k))
+    res = lp.drive(construct(_run(digits, steps=1, grid=4)))
+    g = np.zeros((4, 4))
+    surfaces = {"train": (g, g), "test": (g + 1, g)}
+
+    def fails(tmp):
+        (tmp / "figure.png").write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_mpo_bundle(tmp_path / "b", res, surfaces, {}, extras=fails)
+    assert list(tmp_path.iterdir()) == []          # nothing half-written, no temporary left
+    out = save_mpo_bundle(tmp_path / "b", res, surfaces, {"note": 1})
+    assert calls == [tmp_path / "b", tmp_path / "b"]
+    meta = json.loads((out / "construction.json").read_text())
+    assert set(meta["checksums"]) == {p.name for p in out.iterdir()} - {"construction.json"}
+    assert json.loads((out / "metrics.json").read_text()) == {"note": 1}
