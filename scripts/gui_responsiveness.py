@@ -7,6 +7,11 @@
    turn while the same run streams; reported: frames the canvas drew per second (target:
    >= 15 fps under software OpenGL).
 
+--profile FILE runs cProfile on the GUI thread during both measurements and prints the
+functions that took the most time there (the profiler slows the thread: stall and fps
+numbers of a profiled run are not the benchmark's). The load average is printed with the
+numbers: on a shared machine, stalls are mostly time the GUI thread waited for a core.
+
 Run under Xvfb with software OpenGL, e.g.
     LIBGL_ALWAYS_SOFTWARE=1 QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1366x768x24" \\
         .venv/bin/python scripts/gui_responsiveness.py --seconds 12
@@ -37,7 +42,13 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=100_000, help="long enough to outlast both")
     p.add_argument("--grid", type=int, default=48)
     p.add_argument("--width", type=int, default=128)
+    p.add_argument("--profile", default="", help="write a cProfile of the GUI thread here")
     args = p.parse_args()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     os.environ.setdefault("LIBGL_ALWAYS_SOFTWARE", "1")
     from PySide6.QtCore import QSettings, QTimer
@@ -85,8 +96,9 @@ def main() -> int:
     def start() -> None:
         win.tabs.setCurrentIndex(0)
         win.start_run()
-        QTimer.singleShot(2000, lambda: (timer.start(), QTimer.singleShot(
-            int(args.seconds * 1000), phase_two)))   # after the run's first frames
+        QTimer.singleShot(2000, lambda: (timer.start(), profiler and profiler.enable(),
+                                         QTimer.singleShot(int(args.seconds * 1000),
+                                                           phase_two)))   # after first frames
 
     def phase_two() -> None:
         timer.stop()
@@ -99,6 +111,8 @@ def main() -> int:
 
     def finish() -> None:
         turner.stop()
+        if profiler is not None:
+            profiler.disable()
         n = len(frames)
         span = frames[-1] - frames[0] if n > 1 else float("nan")
         result["rotation_fps"] = (n - 1) / span if n > 1 else 0.0
@@ -111,7 +125,14 @@ def main() -> int:
     QTimer.singleShot(200, lambda: win.when_ready(start))
     QTimer.singleShot(int((4 * args.seconds + 120) * 1000), win.close)   # never hang
     app.exec()
+    result["load_average"] = os.getloadavg()
+    result["cpus"] = os.cpu_count()
     print(json.dumps(result, indent=1))
+    if profiler is not None:
+        import pstats
+
+        profiler.dump_stats(args.profile)
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(30)
     ok = result.get("stall_ms", {}).get("p99", 1e9) <= 100 and result.get(
         "rotation_fps", 0) >= 15
     print("targets met" if ok else "targets NOT met (p99 <= 100 ms, >= 15 fps)")

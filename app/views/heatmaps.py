@@ -301,8 +301,17 @@ class HeatmapsView(QWidget):
         return self.glw
 
     def _schedule(self) -> None:
+        if not self.isVisible():   # another tab is shown: paint when this one is
+            self._pending = True
+            return
         if not self._timer.isActive():
             self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if getattr(self, "_pending", False):
+            self._pending = False
+            self._schedule()
 
     def _paint(self) -> None:
         lo, hi = self.levels_

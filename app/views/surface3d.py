@@ -134,8 +134,17 @@ class GLView(QWidget):
         return name, self.arrays[name]
 
     def _schedule(self) -> None:
+        if not self.isVisible():   # a hidden tab: nothing drawn until it is shown
+            self._pending = True
+            return
         if not self._timer.isActive():
             self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if getattr(self, "_pending", False):
+            self._pending = False
+            self._schedule()
 
     def flush(self) -> None:
         """Apply pending data now (before an export)."""

@@ -114,11 +114,13 @@ class SurfaceScene(Scene3D):
         self.loss_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, z), color="black",
                                               font_size=9, anchor_x="right",
                                               parent=self.view.scene) for z in (0, HEIGHT)]
-        # round values in between, with tick marks: a scale, not only its two ends
-        self.scale_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, 0), color="#333333",
-                                               font_size=8, anchor_x="right",
-                                               parent=self.view.scene)
-                            for _ in range(MAX_SCALE_TICKS)]
+        # round values in between, with tick marks: a scale, not only its two ends. One Text
+        # visual for all of them, at the ends' font size (its glyphs are cached already):
+        # every visual and every new font size costs the software renderer on each frame
+        self.scale_text = scene.visuals.Text([""], pos=np.zeros((1, 3), np.float32),
+                                             color="#333333", font_size=9, anchor_x="right",
+                                             parent=self.view.scene)
+        self.scale_values: list[float] = []
         self.tick_marks = scene.visuals.Line(np.zeros((2, 3), np.float32), color="black",
                                              connect="segments", parent=self.view.scene)
         scene.visuals.Text("loss (nats)", pos=(0, 1.0, HEIGHT + 0.08), color="black",
@@ -130,11 +132,11 @@ class SurfaceScene(Scene3D):
             text.text = f"{v:.3g}"
         values = scale_values(lo, hi)
         self.scale_values = values
-        for k, text in enumerate(self.scale_ticks):
-            text.visible = k < len(values)
-            if text.visible:
-                text.text = f"{values[k]:g}"
-                text.pos = (-0.04, 1.0, self.height_of(values[k]))
+        self.scale_text.visible = bool(values)
+        if values:
+            self.scale_text.text = [f"{v:g}" for v in values]
+            self.scale_text.pos = np.array([(-0.04, 1.0, self.height_of(v)) for v in values],
+                                           np.float32)
         ends = [lo, hi, *values]
         marks = [[(-0.025, 1.0, self.height_of(v)), (0.0, 1.0, self.height_of(v))] for v in ends]
         self.tick_marks.set_data(np.array(marks, np.float32).reshape(-1, 3))
