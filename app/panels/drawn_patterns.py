@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +33,18 @@ def pattern_folder() -> Path:
     return Path(base) / "patterns"
 
 
-def file_name(provenance: str) -> str:
-    """``drawn-20261201-221500.png``, ``text-HELLO-221500.png``: readable, safe, unique."""
+def file_name(provenance: str, folder: Path) -> str:
+    """``drawn-1.png``, ``text-HELLO-WORLD.png``, ``clipboard-2.png``: short (the stem is the
+    pattern's name in captions and bundles), safe, not yet in ``folder``."""
     kind, _, words = provenance.partition(":")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", words).strip("-")[:40]
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return "-".join(p for p in (kind.strip() or "pattern", slug, stamp) if p) + ".png"
+    stem = "-".join(p for p in (kind.strip() or "pattern",
+                                re.sub(r"[^A-Za-z0-9]+", "-", words).strip("-")[:40]) if p)
+    if words and not (folder / f"{stem}.png").exists():
+        return f"{stem}.png"
+    n = 1
+    while (folder / f"{stem}-{n}.png").exists():
+        n += 1
+    return f"{stem}-{n}.png"
 
 
 def save_grey(array: np.ndarray, provenance: str, folder: Path | None = None) -> Path:
@@ -51,7 +56,7 @@ def save_grey(array: np.ndarray, provenance: str, folder: Path | None = None) ->
         raise ValueError(f"a pattern image is a finite 2-D array, got shape {arr.shape}")
     folder = Path(folder or pattern_folder())
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file_name(provenance)
+    path = folder / file_name(provenance, folder)
     info = PngImagePlugin.PngInfo()
     info.add_text(PROVENANCE_KEY, provenance)
     img = Image.fromarray(np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8), mode="L")
