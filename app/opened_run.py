@@ -15,7 +15,7 @@ from pathlib import Path
 
 import losspattern_core as lp
 
-from .choice import Choice, is_function
+from .choice import MPO, Choice, MpoRunConfig, is_function
 from .records import SPLITS, Layer, Progress, Run
 
 CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(lp.ConstructionConfig))
@@ -88,6 +88,8 @@ def run_from_opened(run_id: int, opened) -> Run:
     config = opened.config
     if config.smooth is None and not is_function(config.pattern):
         config = config.replace(smooth=1.0)   # what None means for an image (as the app says)
+    if opened.kind == "mpo":   # the app's MPO runs say so in their config (choice.py)
+        config = MpoRunConfig(**{**dataclasses.asdict(config), "theorem": MPO})
     grid = config.grid
     saved = opened.surfaces.surfaces
     surfaces = {s: Layer(saved[s], grid, grid) for s in SPLITS if s in saved}

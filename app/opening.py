@@ -117,7 +117,14 @@ class BundleOpener(QObject):
         window, state = self.window, self.window.state
         run = run_from_opened(self._next_run_id(), reopened)
         source = source_of(reopened)
-        shown = register(state, run, source)
+        try:
+            shown = register(state, run, source)
+        except Exception as exc:  # a view that cannot show it is a bug: say so, keep the log
+            traceback.print_exc()
+            messages.error(window, "Cannot show this bundle", f"{path} was read, but showing "
+                           f"it failed ({type(exc).__name__}: {exc})")
+            self.failed.emit(path, str(exc))
+            return
         self.recent.add(path)
         window.statusBar().showMessage(
             f"opened {path} as run {run.run_id}" + ("" if shown else " (in the Runs list)")
