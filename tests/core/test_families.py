@@ -142,6 +142,10 @@ def test_a_conv_construction_is_measured_end_to_end_like_an_mlp(family, theorem,
     assert ("pattern_points" in metrics) == (theorem == 1)
     if theorem == 1:
         assert metrics["pattern_points"]["output_variance_max"] == 0.0
+        n = len(r.dataset.train_idx)
+        assert metrics["pattern_points"]["samples_checked"] == 512 < n      # a stated subset
+        assert metrics["pattern_points"]["train_samples"] == n
+        assert "x 512 of" in "\n".join(lp.summary_lines(metrics))
     X, y = r.dataset.split("test")
     ref = lp.naive_surface(con.model, con.directions, as_input(X, spec), y,
                            lp.range_points(5, 2), classes=10)[:, 0]
@@ -204,3 +208,20 @@ def test_theorem2_network_init_ignores_the_global_rng():
     torch.rand(1000)
     b = t2.build_network(r, t2.blocks_for(r)).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_conv_ease_yardstick_is_a_bounded_stated_budget(monkeypatch):
+    import losspattern_core.measure.ease as ease
+
+    monkeypatch.setattr(ease, "CONV_EASE_STEPS", 20)
+    monkeypatch.setattr(ease, "CONV_EASE_SAMPLES", 100)
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", steps=5, batch=16, grid=4,
+                                arch="cnn", channels=(4, 8), snapshot_every=0)
+    r = lp.validate(cfg)
+    con = lp.drive(lp.construct(r))
+    base = lp.drive(ease.ease_comparison(r, con))["baseline"]
+    assert base["steps"] == 20 and base["measured_samples"] == {"train": 100, "test": 100}
+    assert base["history"][-1][0] == 20
+    assert "20 steps" in base["budget"] and "100 evenly spaced" in base["budget"]
+    assert "budget" in ease.ease_lines(1.0, 5, base)[-1]
+    assert ease.ease_budget(dataclasses.replace(r.network, family="mlp")) == {}

@@ -145,3 +145,16 @@ def test_folders_that_are_no_dataset(tmp_path):
         load_dataset(str(tmp_path / "pickles"))
     with pytest.raises(DatasetError, match="cifar10:/your"):
         load_dataset("cifar10")
+
+
+def test_a_cnn_construction_runs_on_npz_images(tmp_path):
+    import losspattern_core as lp
+
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "img.npz", X=rng.random((60, 8, 6)), y=np.arange(60) % 3)
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset=str(tmp_path / "img.npz"), steps=3,
+                                batch=8, grid=3, arch="cnn", channels=(4,), snapshot_every=0)
+    r = lp.validate(cfg)
+    assert r.network.input_shape == (1, 8, 6)
+    con = lp.drive(lp.construct(r))
+    assert lp.measure_surfaces(con, splits=("test",)).surfaces["test"].shape == (3, 3)
