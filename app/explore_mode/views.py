@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from .settings import view_label
+from .view3d import ExploreSurface3D
 
 PANELS = (("train", "loss"), ("test", "loss"), ("train", "accuracy"), ("test", "accuracy"))
 PATH_PEN = pg.mkPen("#ff2d2d", width=2)
@@ -41,7 +42,11 @@ class ExploreViews(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.caption)
-        lay.addWidget(self.glw, 1)
+        self.view3d = ExploreSurface3D()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.glw, "2-D: train and test, loss and accuracy")
+        self.tabs.addTab(self.view3d, "3-D: train loss (and the PCA path)")
+        lay.addWidget(self.tabs, 1)
         lay.addWidget(self.info)
         self.settings, self.dataset, self.alpha_range = None, "", None
         self.labels: dict[tuple[str, str], str] = {}
@@ -196,6 +201,7 @@ class ExploreViews(QWidget):
         if result.pca is not None:
             self._draw_path(result)
         self.info.setText(info_text(result))
+        self.view3d.show_result(result)
 
     def _draw_path(self, result) -> None:
         c = np.asarray(result.pca.coords)

@@ -164,3 +164,17 @@ def test_interpolation_is_a_line_drawn_as_curves(qtbot, mode):
     np.testing.assert_allclose(x, np.linspace(-0.5, 1.5, 8))
     np.testing.assert_allclose(y, r.surfaces[("test", "loss")], rtol=1e-6)
     assert not mode.views.images[("test", "loss")].isVisible()
+
+
+def test_pca_path_in_3d_stands_at_each_snapshots_real_loss(qtbot, mode):
+    mode.show()
+    mode, _ = run_explore(qtbot, mode, ExploreSettings(kind="pca", **TINY))
+    mode.views.tabs.setCurrentIndex(1)                 # the 3-D tab: its canvas is made now
+    view = mode.views.view3d
+    qtbot.waitUntil(lambda: view.path_pos is not None, timeout=10_000)
+    pca, (lo1, hi1) = mode.result.pca, mode.result.alpha_range[0]
+    assert len(view.path_pos) == len(pca.coords)
+    np.testing.assert_allclose(view.path_pos[:, 0], (pca.coords[:, 0] - lo1) / (hi1 - lo1),
+                               rtol=1e-5)
+    want = [view.scene.height_of(v) for v in pca.real_loss]
+    np.testing.assert_allclose(view.path_pos[:, 2], want, rtol=1e-5)
