@@ -53,3 +53,14 @@ def batchnorm_sentence(cfg) -> str:
 
 def mpo_directions_text() -> str:
     return "α1, α2 = the searched plane's right and up vectors (dense: every weight moves)"
+
+
+REGRESSION_CURVE = ("regression: fit of σ(g(α)) to T (normalised MSE)", "log10 fit loss", True)
+MPO_CURVE = ("MPO objective J = good cells' loss − bad cells' clamped loss (nats; it goes "
+             "negative)", "J (nats)", False)
+
+
+def fit_curve_labels(cfg) -> tuple[str, str, bool]:
+    """(title, y-axis label, log scale) of the run panel's fit curve for a run's config: the
+    regression's loss on a log axis, or the multi-point optimisation's J on a linear one."""
+    return MPO_CURVE if is_mpo(cfg) else REGRESSION_CURVE
