@@ -37,22 +37,53 @@ def _sharpness_split(run):
     return Xs, torch.as_tensor(np.asarray(y[rows]), dtype=torch.long), len(rows), len(y)
 
 
+def _value_range(run):
+    """The construction's loss range (what the share refers to), else None (each surface's
+    own min and max, as the core's default)."""
+    rng = getattr(run.resolved, "loss_range", None) if run.target is not None else None
+    return None if rng is None else (float(rng.low), float(rng.high))
+
+
+def surfaces_analysis(run) -> dict:
+    """``lp.analyse_surface`` of each measured split (per head) against the run's target (none
+    for an explored landscape); keys "train", "test" ("train/head2" ...)."""
+    out, heads = {}, run.heads
+    for split in ("train", "test"):
+        layer = run.surfaces.get(split)
+        if layer is None:
+            continue
+        arr = np.asarray(layer.array)
+        for h in range(heads):
+            m = arr if heads == 1 else arr[h]
+            t = None if run.target is None else (run.target if heads == 1 else run.target[h])
+            key = split if heads == 1 else f"{split}/head{h + 1}"
+            out[key] = lp.analyse_surface(t, m, _value_range(run), MIN_SHARE)
+    return out
+
+
+def _sharpness(run) -> dict:
+    model = getattr(run.construction, "model", None)
+    if model is None:
+        return {"skipped": "the network is not here (it was not rebuilt)"}
+    if run.heads > 1:
+        return {"skipped": "a colour run has three heads: no single classification loss"}
+    try:
+        X, y, n, of = _sharpness_split(run)
+        sharp = lp.sharpness(model, X, y, getattr(run.config, "loss", "cross_entropy"),
+                             **SHARPNESS)
+    except (lp.LossPatternError, AttributeError, ValueError) as exc:   # e.g. over the
+        return {"skipped": str(exc)}     # Hessian's memory bound, or no dataset/network here
+    sharp["subset"] = {"samples": n, "of": of}
+    return sharp
+
+
 def analysis_job(run):
     """Persistence (a ``Partial``), then sharpness; returns {"analysis", "sharpness"}."""
     yield Phase("persistence of the target and measured surfaces")
-    analysis = lp.construction_analysis(run.construction, run.measurement, MIN_SHARE)
+    analysis = surfaces_analysis(run)
     yield Partial("analysis", analysis)
-    if run.heads > 1:
-        sharp = {"skipped": "a colour run has three heads: no single classification loss"}
-    else:
-        yield Phase("sharpness at θ_0 (Hessian-vector products)")
-        X, y, n, of = _sharpness_split(run)
-        try:
-            sharp = lp.sharpness(run.construction.model, X, y, run.config.loss, **SHARPNESS)
-            sharp["subset"] = {"samples": n, "of": of}
-        except lp.LossPatternError as exc:   # e.g. over the Hessian's memory bound
-            sharp = {"skipped": str(exc)}
-    return {"analysis": analysis, "sharpness": sharp}
+    yield Phase("sharpness at θ_0 (Hessian-vector products)")
+    return {"analysis": analysis, "sharpness": _sharpness(run)}
 
 
 class AnalysisSection(QObject):
@@ -75,12 +106,8 @@ class AnalysisSection(QObject):
     def update(self) -> None:
         """Start the analysis of the state's finished run, unless it is known or under way."""
         run = self.state.result
-        if (run is None or not run.finished or run.construction is None
-                or run.measurement is None or run.run_id in self.results
-                or run.run_id == self._running_for):
-            return
-        if getattr(run.construction, "target", None) is None:
-            self.results[run.run_id] = {"error": "this run has no target to compare with"}
+        if (run is None or not run.finished or not run.surfaces
+                or run.run_id in self.results or run.run_id == self._running_for):
             return
         self._running_for = run.run_id
         self.controller.start(lambda: self.job(run))
@@ -112,17 +139,22 @@ class AnalysisSection(QObject):
         a = got.get("analysis")
         if a is None:
             return parts[0] + "<p class='note'>computing the persistence diagrams…</p>"
+        if not a:
+            return parts[0] + "<p class='note'>no measured surface to analyse</p>"
         first = next(iter(a.values()))
         lo, hi = first["value_range"]
         parts.append(f"<p class='note'>0-dimensional persistence of the sublevel sets on the "
                      f"{'×'.join(map(str, first['grid']))} grid ({first['neighbourhood']}); a "
                      f"basin is a minimum of persistence &gt; {100 * first['min_share']:.0f} % "
                      f"of the loss range [{lo:.4g}, {hi:.4g}] (&gt; {first['threshold']:.4g} "
-                     f"nats); the global minimum always counts.</p>")
+                     f"nats); the global minimum always counts."
+                     + ("" if run.target is not None else " No target: each surface's share "
+                        "is of its own min–max.") + "</p>")
         body = []
         for key, item in a.items():
-            t, m = item["target"]["basins"], item["measured"]["basins"]
-            text = f"target {t}, measured {m}"
+            m = item["measured"]["basins"]
+            text = (f"measured {m}" if item["target"] is None
+                    else f"target {item['target']['basins']}, measured {m}")
             b = item["bottleneck"]
             dist = "—" if b is None else f"{b['distance']:.4f}" + ("" if b["exact"] else " ≈")
             rows[f"basins {key}"], rows[f"bottleneck {key}"] = text, dist
