@@ -57,8 +57,9 @@ class RunPanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "log10 fit loss")
+        # no "step" label under the axis (the title says "over steps"): on a laptop the
+        # ~150-px Run dock left the vertical label more room than it then had
+        self.plot.setLabel("left", "log10 fit loss", **{"font-size": "8pt"})
         left = self.plot.getAxis("left")
         left.enableAutoSIPrefix(False)   # never "(×0.001)" with ticks −900…−940
         left.setWidth(56)                # room for the label and ticks such as −2.5
@@ -171,4 +172,4 @@ class RunPanel(QWidget):
         ok = values > 0
         self.curve.setData(steps[ok], np.log10(values[ok]))
         stale = " (other settings than chosen now)" if self.state.stale_differences() else ""
-        self.plot.setTitle(f"{CURVE_TITLE} · run {run.run_id}{stale}", size="9pt")
+        self.plot.setTitle(f"{CURVE_TITLE} over steps · run {run.run_id}{stale}", size="9pt")

@@ -234,3 +234,45 @@ def test_volume_haze_contrast_from_the_data_and_a_visible_minimum(qtbot):
     assert sc.marker_xyz == pytest.approx(tuple(k / (g - 1) for k in idx))
     assert sc.marker_pos == pytest.approx(sc.marker_xyz)
     assert sc.marker.visible and sc.stem.visible
+
+
+def _tick_label_rects(axis):
+    """The scene rects of the tick labels an axis draws (pyqtgraph's own draw specs)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(10, 10, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    texts = specs[2] if specs else []
+    return [(text, axis.mapRectToScene(rect)) for rect, _flags, text in texts]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768)])
+def test_laptop_fit_curve_and_alpha1_ticks(qtbot, window, size):
+    """Item 5: at laptop sizes the fit curve stands beside the status text with room for its
+    axis label, and the one-row heatmaps' α1 labels 0, 0.5, 1 are all drawn, none
+    overlapping another."""
+    window.resize(*size)
+    qtbot.wait(100)
+    hm, rp = window.heatmaps, window.run_panel
+    qtbot.waitUntil(lambda: hm._wide, timeout=5000)
+    hm.flush()
+    qtbot.wait(50)
+    plot = rp.plot.getPlotItem()
+    label = plot.getAxis("left").label
+    assert rp.plot.height() >= 90
+    margins = 2 * label.document().documentMargin()      # blank space around the text
+    assert _scene_rect(label).height() - margins <= plot.getAxis("left").sceneBoundingRect(
+    ).height()
+    assert "×" not in plot.getAxis("left").labelString()
+    labels = []
+    for plot in hm.plots.values():
+        got = _tick_label_rects(plot.getAxis("bottom"))
+        assert sorted(t for t, _ in got) == ["0", "0.5", "1"], got
+        labels += got
+    clashes = [(a[0], b[0]) for i, a in enumerate(labels) for b in labels[i + 1:]
+               if a[1].intersects(b[1])]
+    assert not clashes, clashes
