@@ -90,6 +90,8 @@ def test_h5_reads_back_in_loss_landscape_orientation(qtbot, finished, tmp_path):
     # loss-landscape: train_loss[i, j] is at (x[j], y[i]); our axis k is direction k
     assert np.allclose(loaded, train.T, rtol=1e-6)
     assert not np.allclose(loaded, train, rtol=1e-6)   # the pattern is not symmetric
+    again = dialog(qtbot, finished)   # the next export starts in the folder used last
+    assert os.path.dirname(again.path.text()) == str(tmp_path)
 
 
 def test_glb_reads_back_as_the_surface(qtbot, finished, tmp_path):
