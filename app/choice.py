@@ -82,8 +82,8 @@ class Choice:
     activation: str = "sin"
     steps: int = 2000
     grid: int = 64
-    mpo_steps: int = 300
-    mpo_grid: int = 24
+    mpo_steps: int = 100
+    mpo_grid: int = 20
     seed: int = 0
     device: str = "cpu"
 
