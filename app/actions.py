@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle
 
+import losspattern_core as lp
+
 from . import file_dialogs, messages
 from .about import show_about
 from .export_dialog import PngExportDialog
@@ -19,7 +21,9 @@ from .exporting import (
     render_graphics,
     save_qimage,
     save_rgba,
+    user_permissions,
 )
+from .mpo_run import export_mpo_bundle, is_mpo
 
 VIEW_HEATMAPS, VIEW_3D, VIEW_CURVES, VIEW_RUN = ("heatmaps", "3-D surface", "curves (z = 1)",
                                                   "regression-loss curve")
@@ -112,8 +116,12 @@ def export_bundle_interactive(window) -> None:
             window, "Replace?", f"{path} holds a bundle. Replace it?"):
         return
     try:
-        out = export_bundle(path, window.result, overwrite=overwrite)
-    except ExportError as exc:
+        if is_mpo(window.result):   # the multi-point optimisation's bundle (method "mpo")
+            out = export_mpo_bundle(path, window.result, overwrite=overwrite)
+            user_permissions(Path(out))
+        else:
+            out = export_bundle(path, window.result, overwrite=overwrite)
+    except (ExportError, lp.LossPatternError, OSError) as exc:
         messages.error(window, "Export failed", str(exc))
         return
     window.state.runs.mark_saved(window.result.run_id)

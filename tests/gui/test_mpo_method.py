@@ -58,7 +58,8 @@ def test_the_panel_says_what_mpo_needs_and_fixes_the_network(window):
     assert st.choice.arch == "resnet" and panel.family.currentData() == "resnet"
 
 
-def test_mpo_run_streams_frames_finishes_with_iou_and_exports(mpo_window, qtbot, tmp_path):
+def test_mpo_run_streams_frames_finishes_with_iou_and_exports(mpo_window, qtbot, tmp_path,
+                                                             monkeypatch, errors):
     win, st = mpo_window, mpo_window.state
     frames = []
     win.controller.progress.connect(frames.append)
@@ -79,7 +80,13 @@ def test_mpo_run_streams_frames_finishes_with_iou_and_exports(mpo_window, qtbot,
     assert "a searched plane, not axis-aligned" in heatmap_caption(st.shown)
     assert "test IoU" in win.run_panel.status.text()
     assert not st.can_remeasure
-    out = mpo_run.export_mpo_bundle(tmp_path / "bundle", run)
+    from app import actions, file_dialogs
+
+    out = tmp_path / "bundle"
+    out.mkdir()
+    monkeypatch.setattr(file_dialogs, "folder", lambda *a, **k: str(out))
+    actions.export_bundle_interactive(win)   # Ctrl+E: the bundle of the shown MPO run
+    assert not errors and run.run_id in st.runs.saved
     b = lp.load_bundle(out)
     assert b.meta["method"] == "mpo" and b.surfaces["test"].shape == (8, 8)
     assert np.allclose(b.surfaces["test"], run.surfaces["test"].array)
