@@ -15,7 +15,7 @@ import losspattern_core as lp
 from .. import file_dialogs, messages
 from .panel import ExplorePanel
 from .plan import explore
-from .settings import check
+from .settings import FAMILIES, check
 from .views import ExploreViews
 from .worker import ExploreController
 
@@ -54,6 +54,13 @@ class ExploreMode(QWidget):
         c.failed.connect(self._on_failed)
         c.cancelled.connect(lambda: self._ended("cancelled: nothing was kept"))
         c.running_changed.connect(p.set_running)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Before the first run, the family follows the Network panel's choice."""
+        super().showEvent(event)
+        family = getattr(getattr(self.state, "choice", None), "arch", None)
+        if self.result is None and not self.running and family in FAMILIES:
+            self.panel.family.setCurrentText(family)
 
     @property
     def running(self) -> bool:
