@@ -173,8 +173,9 @@ class ExportDialog(QDialog):
         key = self.key()
         self.options.show_for(key, self.formats.get(key))
         current = self.path.text().strip()
-        if not current:
-            self.path.setText(self._default_path())
+        if not current or current == getattr(self, "_proposed", None):   # not edited: a name
+            self._proposed = self._default_path()                       # for this format
+            self.path.setText(self._proposed)
         else:   # keep the folder and the name, change the suffix
             stem = Path(current)
             for s in [f.suffix for f in self.formats.values()] + [".png"]:
