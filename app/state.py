@@ -30,6 +30,7 @@ from .events import TOPICS, Events
 from .mpo_run import is_mpo, resolve_choice
 from .network_check import NetworkCheck
 from .opened_run import chosen_config
+from .opened_run import show as show_opened
 from .records import Progress, Run
 from .runs import Runs
 from .shown import PREVIEW_GRID, Shown, shown_of
@@ -211,6 +212,8 @@ class AppState(ViewControls):
     def show_run(self, run_id: int) -> bool:
         """Show the finished run ``run_id`` again, with its settings chosen (so that its views
         are not stale); False while a run is under way or for an unknown id."""
+        if run_id in self.opened:   # a reopened bundle: its own way (opened_run.py)
+            return show_opened(self, run_id)
         if not self.runs.show(run_id):
             return False
         fields = Choice.fields_of_config(self.result.config)

@@ -129,6 +129,11 @@ def test_loss_landscape_h5_opens_without_a_network(qtbot, window, bundle, tmp_pa
     st = window.state
     assert np.allclose(st.shown.array("train"), before["train"])
     assert st.opened[st.result.run_id].kind == "h5" and not st.can_remeasure
+    window.history_panel._picked(0)      # the Runs list: back to run 1, then the h5 again
+    assert st.shown.run_id == 1
+    window.history_panel._picked(1)
+    assert st.shown.run_id == 2 and st.shown.origin == "result"
+    assert "opened from" in window.run_panel.status.text()
 
 
 def test_bad_folders_give_a_message_and_the_app_goes_on(qtbot, window, bundle, tmp_path,
