@@ -41,6 +41,7 @@ class OpenedSource:
     notes: tuple[str, ...]
     fixed: frozenset[str]
     alpha_range: tuple[tuple[float, float], ...] = ()
+    surfaces: object = None   # the core's SurfaceSet as read (the exporters take it as is)
 
     @property
     def label(self) -> str:
@@ -71,7 +72,8 @@ def source_of(opened) -> OpenedSource:
     return OpenedSource(Path(opened.path), opened.kind, opened.method,
                         str(meta.get("created", "")), _checksums(opened), tuple(opened.notes),
                         fixed_settings(opened),
-                        tuple((float(lo), float(hi)) for lo, hi in opened.surfaces.alpha_range))
+                        tuple((float(lo), float(hi)) for lo, hi in opened.surfaces.alpha_range),
+                        opened.surfaces)
 
 
 def _checksums(opened) -> str:
