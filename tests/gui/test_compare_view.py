@@ -100,3 +100,28 @@ def test_a_volume_and_rgb_heads_are_drawn_a_plane_at_a_time():
     vol = np.arange(3 * 4 * 4 * 4, dtype=float).reshape(3, 4, 4, 4)
     assert np.array_equal(drawn(vol, 3, 1), vol[1][..., 2])
     assert drawn(np.arange(7.0), 1, 0).shape == (7,)
+
+
+def test_open_bundle_as_b(qtbot, window, tmp_path, monkeypatch):
+    import losspattern_core as lp
+    from app import file_dialogs
+
+    st = window.state
+    a = finish(st, 1, 0.0)
+    saved = a.surfaces["train"].array + 0.25
+    coords = (np.linspace(0, 1, a.grid),) * 2
+    h5 = lp.export_surface(_surface_set({"train": saved, "test": saved}, coords), "h5",
+                           tmp_path / "b.h5")
+    monkeypatch.setattr(file_dialogs, "folder", lambda *a, **k: str(h5))
+    view = window.tabs.compare
+    with qtbot.waitSignal(window.opening.opened, timeout=30_000):
+        view.open_b.click()
+    assert (view.combo_a.currentData(), view.combo_b.currentData()) == (1, 2)
+    np.testing.assert_allclose(view.comparison.diff, -0.25, atol=1e-9)
+    assert "opened from" in view.label_b.text() and str(h5) in view.label_b.text()
+
+
+def _surface_set(surfaces, coords):
+    from losspattern_core.exports import SurfaceSet
+
+    return SurfaceSet(surfaces, coords)
