@@ -188,7 +188,8 @@ def curves_title(shown: Shown) -> str:
     run = f"run {shown.run_id}" if shown.run_id is not None else "no run with these settings yet"
     return (f"z = 1 · Theorem {shown.config.theorem} · {network_words(shown.config)} · {ds} · "
             f"{run}: loss along direction 1"
-            f"<br>target T '{name}' vs measured train vs measured test")
+            f"<br>target T '{name}' vs measured train vs measured test"
+            f"{batchnorm_sentence(shown.config)}")
 
 
 def curve_labels(shown: Shown) -> dict[str, str]:

@@ -121,3 +121,20 @@ def test_every_config_field_is_chosen_or_named():
     assert names == set(CONFIG_FIELDS) | set(NOT_CHOSEN)
     a, b = Choice(dataset="digits").config(), Choice(dataset="digits", theorem="mpo").config()
     assert "theorem" in config_differences(a, b)
+
+
+def test_every_caption_of_a_batchnorm_network_says_eval_mode():
+    """Qt-free: the heatmap caption, the z = 1 curves' title and the 3-D views' provenance of
+    a network with BatchNorm say how it is evaluated; an MLP's do not."""
+    from app.captions import curves_title, heatmap_caption, view3d_provenance
+
+    st = AppState()
+    st.choose(dataset="digits")
+    st.choose(arch="resnet", blocks=1, resnet_width=4, z=1, grid=16)
+    note = "BatchNorm in eval mode (stored running statistics)"
+    assert st.shown.origin == "preview" and "ResNet" in curves_title(st.shown)
+    for text in (heatmap_caption(st.shown), curves_title(st.shown),
+                 view3d_provenance(st.shown)):
+        assert note in text
+    st.choose(arch="mlp")
+    assert note not in heatmap_caption(st.shown) and note not in curves_title(st.shown)
