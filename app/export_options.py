@@ -68,6 +68,8 @@ class ExportOptions(QWidget):
         self.cmap.addItems(COLORMAPS)
         self.fps = _double(1.0, 60.0, 10.0, 1, " frames/s")
         self.frames = _int(4, 720, 72, 4)
+        self.elevation = _double(0.0, 90.0, 30.0, 0, "°")
+        self.elevation.setToolTip("the camera's height above the α plane (90°: from above)")
         self.width_px, self.height_px = _int(64, 7680, 960, 16), _int(64, 4320, 540, 16)
         size = QWidget()
         row = QHBoxLayout(size)
@@ -86,7 +88,8 @@ class ExportOptions(QWidget):
                 ("exaggeration", "vertical exaggeration", self.exaggeration),
                 ("base", "base thickness", self.base), ("print", "print size", self.print_size),
                 ("cmap", "colormap", self.cmap), ("fps", "frame rate", self.fps),
-                ("frames", "frames (one turn)", self.frames), ("pixels", "size", size),
+                ("frames", "frames (one turn)", self.frames),
+                ("elevation", "camera elevation", self.elevation), ("pixels", "size", size),
                 ("note", "", self.note)):
             self.form.addRow(label, widget)
             self.rows[key] = widget
@@ -106,6 +109,7 @@ class ExportOptions(QWidget):
             rows |= {"animation", "pixels"}
             kind = self.animation.currentData()
             rows -= {"frames"} if kind != "turntable" else set()
+            rows |= {"elevation"} if kind == "turntable" else set()
             rows -= {"source"} if kind == "forming" else set()
         if fmt.name == "stl":
             rows |= {"print"}
@@ -168,6 +172,7 @@ class ExportOptions(QWidget):
             out["size"] = (self.width_px.value(), self.height_px.value())
             if kind == "turntable":
                 out["frames"] = self.frames.value()
+                out["elevation"] = float(self.elevation.value())
             if kind == "forming":
                 out["snapshots"] = self.snapshots
                 out["total_steps"] = self.total_steps
