@@ -15,6 +15,8 @@ throttled: new data is kept and drawn by a timer at most every PAINT_MS.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
@@ -31,6 +33,7 @@ ERROR_CMAP = "CET-D1A"
 UNIT = QRectF(0, 0, 1, 1)  # the image covers alpha in [0, 1]^2 whatever its grid
 PAINT_MS = 33
 TICK_OVERHANG = 8   # px: half a tick label's height
+RUN_NUMBER = re.compile(r"\brun (\d+)")
 GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
 
 
@@ -242,7 +245,8 @@ class HeatmapsView(QWidget):
         for name, text in panel_titles(shown).items():
             if text != self.titles[name]:
                 self.titles[name] = text
-                self.plots[name].setTitle(text, size="9pt")
+                # "run 12" is never split over two lines when a narrow title wraps
+                self.plots[name].setTitle(RUN_NUMBER.sub(r"run&nbsp;\1", text), size="9pt")
                 title_room(self.plots[name], text)
                 self._fit_timer.start()
         self._align_bars()
