@@ -65,7 +65,7 @@ def bundle(window, made, tmp_path):
     return export_bundle(tmp_path / "saved", window.result), before
 
 
-def test_reopened_bundle_shows_the_numbers_it_was_made_with(qtbot, window, bundle):
+def test_reopened_bundle_shows_the_numbers_it_was_made_with(qtbot, window, bundle, tmp_path):
     path, before = bundle
     rid = open_and_wait(qtbot, window, path)
     st = window.state
@@ -84,6 +84,9 @@ def test_reopened_bundle_shows_the_numbers_it_was_made_with(qtbot, window, bundl
     assert [r.run_id for r in st.runs.history] == [1, 2]
     assert st.runs.unsaved() == [1]   # the opened one is on disk already
     assert st.can_remeasure
+    again = export_bundle(tmp_path / "again", st.result)   # exports work on it
+    for name in ("train", "test"):
+        assert np.array_equal(np.load(again / f"surface_{name}.npy"), before[name])
 
 
 def test_remeasure_an_opened_bundle(qtbot, window, bundle):
