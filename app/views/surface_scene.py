@@ -105,8 +105,9 @@ class SurfaceScene(Scene3D):
                            width=2, parent=self.view.scene)
         scene.visuals.Text("α1", pos=(1.17, 0, 0), color="red", font_size=12,
                            parent=self.view.scene)
-        # beside the α2 axis' end, clear of the loss axis standing at (0, 1)
-        scene.visuals.Text("α2", pos=(0.07, 1.2, 0), color="green", font_size=12,
+        # beside the middle of the α2 axis, outside the square: at its end the label was
+        # behind the loss axis (which stands at (0, 1)) or hidden by the surface
+        scene.visuals.Text("α2", pos=(-0.1, 0.55, 0), color="green", font_size=12,
                            parent=self.view.scene)
         # the loss axis: a scale from the colour bar's low (floor) to its high (top)
         scene.visuals.Line(np.array([[0, 1, 0], [0, 1, HEIGHT]], np.float32), color="black",
