@@ -33,6 +33,7 @@ ERROR_CMAP = "CET-D1A"
 UNIT = QRectF(0, 0, 1, 1)  # the image covers alpha in [0, 1]^2 whatever its grid
 PAINT_MS = 33
 TICK_OVERHANG = 8   # px: half a tick label's height
+TITLE_MS = 500      # titles and caption during a run: at most twice a second
 RUN_NUMBER = re.compile(r"\brun (\d+)")
 GREY = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
 
@@ -139,8 +140,15 @@ class HeatmapsView(QWidget):
         self._fit_timer.setSingleShot(True)
         self._fit_timer.setInterval(0)
         self._fit_timer.timeout.connect(self._fit_titles)
+        self._drawn_titles: dict[str, str] = {}
+        self._caption_text = ""
+        self._title_timer = QTimer(self)
+        self._title_timer.setSingleShot(True)
+        self._title_timer.setInterval(TITLE_MS)
+        self._title_timer.timeout.connect(self._draw_titles)
         state.events.shown.connect(self._sync)
         state.events.view.connect(self._sync)
+        state.events.run.connect(self._run_changed)
         self._sync()
 
     def _build_plots(self) -> None:
@@ -242,16 +250,34 @@ class HeatmapsView(QWidget):
         for name in PANELS:
             self.raw[name] = shown.array(name)
             self.arrays[name] = self._derive(name)
-        for name, text in panel_titles(shown).items():
-            if text != self.titles[name]:
-                self.titles[name] = text
+        self.titles.update(panel_titles(shown))
+        self._caption_text = heatmap_caption(shown)
+        # while a run streams, the titles (their step) and the caption are redrawn at most
+        # every TITLE_MS: each new title re-lays out the panels and regenerates their axes
+        if not self.state.running:
+            self._title_timer.stop()
+            self._draw_titles()
+        elif not self._title_timer.isActive():
+            self._title_timer.start()
+        self._schedule()
+
+    def _run_changed(self) -> None:
+        """A run ended: its last titles and caption are drawn now, not after TITLE_MS."""
+        if not self.state.running and self._title_timer.isActive():
+            self._title_timer.stop()
+            self._draw_titles()
+
+    def _draw_titles(self) -> None:
+        for name, text in self.titles.items():
+            if text != self._drawn_titles.get(name):
+                self._drawn_titles[name] = text
                 # "run 12" is never split over two lines when a narrow title wraps
                 self.plots[name].setTitle(RUN_NUMBER.sub(r"run&nbsp;\1", text), size="9pt")
                 title_room(self.plots[name], text)
                 self._fit_timer.start()
         self._align_bars()
-        self.caption.setText(heatmap_caption(shown))
-        self._schedule()
+        if self.caption.text() != self._caption_text:
+            self.caption.setText(self._caption_text)
 
     def _set_mode(self, z: int, rgb: bool) -> None:
         """z = 3 shows the slice bar; RGB swaps the loss images for colour composites."""
@@ -297,6 +323,8 @@ class HeatmapsView(QWidget):
         """Draw pending data now (end of a run, before an export, in tests)."""
         self._timer.stop()
         self._paint()
+        self._title_timer.stop()
+        self._draw_titles()
         self._fit_timer.stop()
         self._fit_titles()
 
