@@ -177,6 +177,7 @@ class RemeasureWorker(WorkerBase):
             self.phase.emit(self.run_id, f"measuring the {split} surface on a {self.grid}^"
                                          f"{cfg.z} grid, coarse to fine")
             X, y = ds.split(split)
+            X = self.core.as_input(X, con.resolved.network)   # images for the conv families
             gen = self.core.progressive_surface(
                 con.model, con.directions, X, y, self.grid, con.alpha_range,
                 classes=ds.classes, heads=con.heads, loss=cfg.loss, device=cfg.device,

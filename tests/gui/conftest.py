@@ -86,7 +86,8 @@ def no_qthread_running(controller) -> bool:
 def fake_core(**overrides):
     """The core's public names, some replaced (a stand-in for ``RunController(core=...)``)."""
     names = ("validate", "construct", "measure_surfaces_progressive", "construction_metrics",
-             "ease_comparison", "progressive_surface", "fidelity_per_head", "LossPatternError")
+             "ease_comparison", "progressive_surface", "fidelity_per_head", "LossPatternError",
+             "as_input")
     return types.SimpleNamespace(**{**{n: getattr(lp, n) for n in names}, **overrides})
 
 

@@ -138,3 +138,25 @@ def test_every_caption_of_a_batchnorm_network_says_eval_mode():
         assert note in text
     st.choose(arch="mlp")
     assert note not in heatmap_caption(st.shown) and note not in curves_title(st.shown)
+
+
+def test_remeasure_of_a_cnn_run_feeds_images(window, qtbot, monkeypatch):
+    """Re-measure hands the conv network image-shaped input (flat rows would be refused)."""
+    from app import workers
+
+    monkeypatch.setattr(workers, "COMPARE_WITH_ORDINARY_TRAINING", False)
+    window.state.choose(arch="cnn", channels=(4, 8), activation="relu", theorem=1,
+                        steps=10, grid=8)
+    result = run_to_end(qtbot, window, timeout=120_000)
+    failures = []
+    window.controller.failed.connect(lambda *a: failures.append(a))
+    with qtbot.waitSignal(window.controller.remeasured, timeout=60_000) as blocker:
+        assert window.remeasure(12) is not None
+    r = blocker.args[0]
+    assert not failures
+    assert r.grid == 12 and r.surfaces["train"].shape == (12, 12)
+    # the 8-point run's grid nests in neither way; its corners are the same points
+    for split in ("train", "test"):
+        saved = result.measurement.surfaces[split]
+        assert abs(r.surfaces[split][0, 0] - saved[0, 0]) <= 1e-5 * abs(saved[0, 0])
+        assert abs(r.surfaces[split][-1, -1] - saved[-1, -1]) <= 1e-5 * abs(saved[-1, -1])
