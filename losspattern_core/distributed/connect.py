@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import re
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,9 +82,9 @@ def probe(address: str, host_port: str, timeout: float = CONNECT_TIMEOUT_S,
     """Raise ``RayUnavailable`` unless a Ray head (its GCS) answers at HOST:PORT in time.
 
     First a plain TCP connection (nothing listening: an error at once, or after ``timeout``
-    for an address that drops packets), then a GCS request from a helper thread, abandoned
-    after the rest of ``timeout`` (a port that accepts connections but is not a Ray head would
-    otherwise keep Ray retrying for minutes). ``ray.init`` itself must run on the main thread.
+    for an address that drops packets), then a GCS request with the rest of ``timeout`` from a
+    child process (a port that accepts connections but is not a Ray head would otherwise keep
+    Ray retrying for minutes). ``ray.init`` itself must run on the main thread.
     ``gcs=False`` (a ``ray://`` client server, which is not the GCS port) skips the request.
     """
     start = time.monotonic()
@@ -95,24 +96,40 @@ def probe(address: str, host_port: str, timeout: float = CONNECT_TIMEOUT_S,
         raise no_answer(address, exc.strerror or type(exc).__name__, timeout) from None
     if not gcs:
         return
-    box: dict = {}
+    why = _gcs_silent(host_port, max(0.5, timeout - (time.monotonic() - start)))
+    if why is not None:
+        raise no_answer(address, why, timeout)
 
-    def ask() -> None:
-        try:
-            from ray._raylet import GcsClient
 
-            client = GcsClient(address=host_port, nums_reconnect_retry=0)
-            client.internal_kv_get(b"losspattern-probe", namespace=None, timeout=timeout)
-            box["ok"] = True
-        except Exception as exc:  # any failure means: not a Ray head we can use
-            box["error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
+# The GCS request runs in a child process: a Ray GCS client left waiting on a port that is not
+# a Ray head must not stay inside this process (a later ray.init here could crash on it).
+_PROBE = ("import sys\nfrom ray._raylet import GcsClient\nprint('ready', flush=True)\n"
+          "GcsClient(address=sys.argv[1], nums_reconnect_retry=0).internal_kv_get("
+          "b'losspattern-probe', namespace=None, timeout=float(sys.argv[2]))\n")
+IMPORT_ALLOWANCE_S = 30.0    # the child's own start (importing Ray) on a busy machine
 
-    t = threading.Thread(target=ask, name="ray-probe", daemon=True)
-    t.start()
-    t.join(max(0.5, timeout - (time.monotonic() - start)))
-    if not box.get("ok"):
-        raise no_answer(address, box.get("error", "the port accepts connections but no Ray "
-                                                  "head replied"), timeout)
+
+def _gcs_silent(host_port: str, timeout: float) -> str | None:
+    """None when a Ray GCS at HOST:PORT answers a request within ``timeout`` (counted once
+    the child has imported Ray), else why not. The child is killed when it runs over."""
+    import select
+
+    child = subprocess.Popen([sys.executable, "-c", _PROBE, host_port, f"{timeout:g}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if select.select([child.stdout], [], [], IMPORT_ALLOWANCE_S)[0]:
+            child.stdout.readline()                     # "ready": Ray is imported
+        child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return "the port accepts connections but no Ray head replied"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if child.returncode != 0:
+        lines = [ln for ln in child.stderr.read().strip().splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else f"the probe exited with {child.returncode}"
+    return None
 
 
 @contextmanager
