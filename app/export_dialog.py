@@ -13,8 +13,9 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -118,6 +119,16 @@ class ExportDialog(QDialog):
         self.runner.running_changed.connect(self._running)
         self._running(False)
         self._format_changed()
+        # closing the main window (or quitting) cancels a running export and joins its thread
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.runner.wait)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Close and watched is self.window_:
+            self.runner.wait()
+        return False
 
     def _layout(self) -> None:
         top = QFormLayout()

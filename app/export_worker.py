@@ -95,7 +95,7 @@ class ExportRunner(QObject):
         worker.failed.connect(self.failed)
         worker.cancelled.connect(self.cancelled)
         worker.done.connect(thread.quit)
-        thread.finished.connect(self._ended)
+        thread.finished.connect(lambda t=thread: self._ended(t))
         self._thread, self._worker = thread, worker
         thread.start()
         self.running_changed.emit(True)
@@ -109,13 +109,15 @@ class ExportRunner(QObject):
         if self._thread is None:
             return True
         self._cancel.set()
+        self._thread.quit()   # the worker's queued "done → quit" cannot reach this thread now
         ok = self._thread.wait(timeout_ms)
-        self._ended()
+        if ok:
+            self._ended(self._thread)
         return ok
 
-    def _ended(self) -> None:
-        if self._thread is None:
+    def _ended(self, thread: QThread) -> None:
+        if self._thread is None or thread is not self._thread:   # a late signal of an old one
             return
         thread, self._thread, self._worker = self._thread, None, None
-        thread.wait()   # it has quit; dropping the references frees it (as the controller does)
+        thread.wait(5000)   # it has quit; dropping the references frees it (as the controller)
         self.running_changed.emit(False)

@@ -192,3 +192,20 @@ def test_menu_opens_the_dialog_only_after_a_run(qtbot, window, errors):
     assert dlg is not None and dlg.isVisible()
     assert export_interactive(window) is dlg   # one at a time
     dlg.close()
+
+
+def test_closing_the_window_cancels_a_running_export(qtbot, finished, tmp_path):
+    dlg = dialog(qtbot, finished)
+    dlg.select("gif")
+    dlg.options.animation.setCurrentIndex(dlg.options.animation.findData("turntable"))
+    dlg.options.frames.setValue(400)
+    out = tmp_path / "videos"
+    out.mkdir()
+    dlg.path.setText(str(out / "turn.gif"))
+    seen = []
+    dlg.runner.progress.connect(lambda d, t: seen.append(d) if d >= 1 else None)
+    assert dlg.start()
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    finished.close()   # the window's Close event joins the export's thread first
+    assert not dlg.runner.running
+    assert os.listdir(out) == []
