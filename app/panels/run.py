@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 
 from ..captions import activity_texts, outcome_texts
 from ..eta import WholeRunEta
+from ..method_words import fit_curve_labels
 from ..run_plan import position, whole_run_text
 from ..state import AppState
 
 MAX_CURVE_POINTS = 4000
 REMEASURE_GRID = {1: 1024, 2: 256, 3: 64}   # a finer grid than a run's, per z
-CURVE_TITLE = "regression: fit of σ(g(α)) to T (normalised MSE)"
 SIDE_BY_SIDE_WIDTH = 760   # wider than this: the fit curve stands right of the status text,
                            # with the dock's whole height (a laptop's Run dock is ~150 px)
 
@@ -161,15 +161,21 @@ class RunPanel(QWidget):
 
     def _show_curve(self) -> None:
         run = self.state.live or self.state.result
+        title, axis, log = fit_curve_labels(run.config if run is not None
+                                            else self.state.choice)
+        self.plot.setLabel("left", axis, **{"font-size": "8pt"})
         if run is None or not len(run.loss_steps):
             self.curve.setData([], [])
-            self.plot.setTitle(CURVE_TITLE, size="9pt")
+            self.plot.setTitle(title, size="9pt")
             return
         steps, values = run.loss_steps, run.loss_values
         if len(steps) > MAX_CURVE_POINTS:  # keep the line cheap to draw on long runs
             idx = np.linspace(0, len(steps) - 1, MAX_CURVE_POINTS).astype(int)
             steps, values = steps[idx], values[idx]
-        ok = values > 0
-        self.curve.setData(steps[ok], np.log10(values[ok]))
+        if log:   # the regression's loss is positive; a log axis shows its decades
+            ok = values > 0
+            self.curve.setData(steps[ok], np.log10(values[ok]))
+        else:     # MPO's J goes negative: drawn as it is
+            self.curve.setData(steps, values)
         stale = " (other settings than chosen now)" if self.state.stale_differences() else ""
-        self.plot.setTitle(f"{CURVE_TITLE} over steps · run {run.run_id}{stale}", size="9pt")
+        self.plot.setTitle(f"{title} over steps · run {run.run_id}{stale}", size="9pt")

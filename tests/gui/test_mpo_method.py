@@ -69,6 +69,9 @@ def test_mpo_run_streams_frames_finishes_with_iou_and_exports(mpo_window, qtbot,
     assert "good loss" in mpo[-1].message
     run = st.result
     assert run.config.theorem == "mpo" and len(run.loss_steps) == 4   # J on the fit curve
+    xs, ys = win.run_panel.curve.getData()   # J drawn as it is (it may be negative), no log
+    assert np.array_equal(xs, run.loss_steps) and np.allclose(ys, run.loss_values)
+    assert "MPO objective J" in win.run_panel.plot.plotItem.titleLabel.text
     assert set(run.surfaces) == {"train", "test"}
     assert run.surfaces["test"].array.shape == (8, 8)
     assert 0.0 <= result.metrics["test"]["iou"] <= 1.0
