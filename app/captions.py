@@ -227,7 +227,16 @@ def header(choice, pattern_name: str, dataset, shown: Shown) -> str:
     bn = f" · {BATCHNORM_NOTE}" if batchnorm_sentence(cfg) else ""
     line = (f"{method_words(cfg)} · pattern '{pattern_name}' · {network_words(cfg)} · {ds} · "
             f"z = {cfg.z}{rgb} · grid {cfg.grid} · seed {c.seed}{bn}")
-    return f"{line} — {showing(shown)}"
+    return f"{line} — {showing(shown)}{own_network(shown, cfg)}"
+
+
+def own_network(shown: Shown, chosen) -> str:
+    """The shown run's own method and network when they differ from the chosen ones (an opened
+    bundle keeps its CNN while the panels still say MLP)."""
+    if shown.origin not in ("result", "remeasure") or shown.config is None:
+        return ""
+    own = f"{method_words(shown.config)}, {network_words(shown.config)}"
+    return "" if own == f"{method_words(chosen)}, {network_words(chosen)}" else f" ({own})"
 
 
 def showing(shown: Shown) -> str:

@@ -114,3 +114,14 @@ def test_activity_texts_follow_the_latest_event():
     assert "test surface: 9-point level of 16" in status
     bar, fraction, _ = captions.activity_texts(Progress("remeasure", phase="re-measuring"))
     assert fraction is None and bar == "re-measuring…"
+
+
+def test_header_names_the_shown_runs_own_network_when_it_differs(state):
+    from app.shown import Shown
+
+    cnn = dataclasses.replace(state.choice.config(), arch="cnn", channels=(4, 8))
+    opened = Shown(origin="result", config=cnn, run_id=7)
+    head = captions.header(state.choice, "mountains", None, opened)
+    assert "showing run 7 (Theorem 1, CNN 4-8" in head
+    same = Shown(origin="result", config=state.choice.config(), run_id=8)
+    assert "CNN" not in captions.header(state.choice, "mountains", None, same)
