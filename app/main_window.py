@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         """Ask before losing work: a run under way, or finished runs that were not exported."""
         runs = self.state.runs
         lost = (["a run is under way (closing stops it)"] if self.state.running else []) + (
+            ["an explore run is under way (closing stops it)"]
+            if self.explore.mode.running else []) + (
             [f"run(s) {', '.join(map(str, runs.unsaved()))} not exported"]
             if runs.unsaved() else [])
         return not lost or messages.confirm(

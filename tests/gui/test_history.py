@@ -87,3 +87,16 @@ def test_a_new_pattern_shows_its_target_at_once(state):
     want = lp.validate(state.choice.config(), dataset=state.dataset).target(shown.target_grid)
     np.testing.assert_allclose(shown.target, want)
     assert shown.target.shape != old.target.shape or not np.allclose(shown.target, old.target)
+
+
+def test_closing_asks_while_an_explore_run_is_under_way(window, monkeypatch):
+    from app import messages
+    from app.explore_mode.mode import ExploreMode
+
+    monkeypatch.setattr(ExploreMode, "running", property(lambda self: True))
+    asked = []
+    monkeypatch.setattr(messages, "confirm", lambda p, t, text: asked.append(text) or False)
+    assert not window.close() and window.isVisible()
+    assert asked and "an explore run is under way" in asked[0]
+    monkeypatch.setattr(ExploreMode, "running", property(lambda self: self.controller.running))
+    monkeypatch.setattr(messages, "confirm", lambda p, t, text: True)
