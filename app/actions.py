@@ -21,9 +21,7 @@ from .exporting import (
     render_graphics,
     save_qimage,
     save_rgba,
-    user_permissions,
 )
-from .mpo_run import export_mpo_bundle, is_mpo
 
 VIEW_HEATMAPS, VIEW_3D, VIEW_CURVES, VIEW_RUN = ("heatmaps", "3-D surface", "curves (z = 1)",
                                                   "regression-loss curve")
@@ -116,11 +114,7 @@ def export_bundle_interactive(window) -> None:
             window, "Replace?", f"{path} holds a bundle. Replace it?"):
         return
     try:
-        if is_mpo(window.result):   # the multi-point optimisation's bundle (method "mpo")
-            out = export_mpo_bundle(path, window.result, overwrite=overwrite)
-            user_permissions(Path(out))
-        else:
-            out = export_bundle(path, window.result, overwrite=overwrite)
+        out = export_bundle(path, window.result, overwrite=overwrite)   # MPO runs too
     except (ExportError, lp.LossPatternError, OSError) as exc:
         messages.error(window, "Export failed", str(exc))
         return

@@ -84,7 +84,7 @@ class ExportDialog(QDialog):
         super().__init__(parent or window)
         self.setWindowTitle(f"Export run {run.run_id}")
         self.window_, self.run = window, run
-        self.data = run_surfaces(run)
+        self.data = run_surfaces(run, getattr(window.state, 'opened', {}).get(run.run_id))
         self.formats = {f.name: f for f in lp.formats_for(self.data)}
         self.runner = ExportRunner(self)
         self.format = QComboBox()

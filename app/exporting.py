@@ -158,9 +158,14 @@ def export_surfaces(folder: str | os.PathLike, result) -> list[Path]:
 def export_bundle(out: str | os.PathLike, result, overwrite: bool = False) -> Path:
     """The core's atomic bundle writer; its LossPatternError becomes an ExportError; the
     bundle gets the user's ordinary permissions."""
+    from .mpo_run import export_mpo_bundle, is_mpo
+
     try:
-        path = lp.save_bundle(out, result.construction, result.measurement, result.metrics,
-                              overwrite=overwrite)
+        if is_mpo(result):   # the multi-point optimisation's own bundle (method "mpo")
+            path = export_mpo_bundle(out, result, overwrite=overwrite)
+        else:
+            path = lp.save_bundle(out, result.construction, result.measurement,
+                                  result.metrics, overwrite=overwrite)
     except lp.LossPatternError as exc:
         raise ExportError(str(exc)) from exc
     try:
@@ -176,9 +181,12 @@ APP_ENTRIES = {"png": ("picture of a view (.png)", ".png"),
                "bundle": ("construction bundle (a folder)", "")}
 
 
-def run_surfaces(run):
+def run_surfaces(run, opened=None):
     """The finished run's target and measured surfaces as the core's exporters take them,
-    labelled like a bundle of it (``lp.surfaces_from_run``)."""
+    labelled like a bundle of it (``lp.surfaces_from_run``); an opened run (``opened``: its
+    ``opened_run.OpenedSource``) exports the surfaces read from its file, as they are."""
+    if opened is not None and getattr(opened, "surfaces", None) is not None:
+        return opened.surfaces
     return lp.surfaces_from_run(run.construction, run.measurement, run.metrics)
 
 

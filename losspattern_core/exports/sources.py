@@ -87,7 +87,7 @@ def surfaces_from_run(con, measurement, metrics: dict | None = None) -> SurfaceS
     grid = int(np.shape(con.target)[-1])
     surfaces = {**{k: np.asarray(v) for k, v in measurement.surfaces.items()},
                 "target": np.asarray(con.target)}
-    method = f"theorem{cfg.theorem}"
+    method = "mpo" if cfg.theorem == "mpo" else f"theorem{cfg.theorem}"
     info = {"title": _title({"method": method, "pattern": {"name": r.pattern.name},
                              "dataset": {"name": cfg.dataset}}),
             "dataset": cfg.dataset, "n_train": len(r.dataset.train_idx),
@@ -97,8 +97,10 @@ def surfaces_from_run(con, measurement, metrics: dict | None = None) -> SurfaceS
     star = ((metrics or {}).get("theorem2") or {}).get("alpha_star")
     if star is not None:
         info["alpha_star"] = star
+    accuracy = {k: np.asarray(v) for k, v in (getattr(measurement, "accuracy", None)
+                                              or {}).items()}   # measured with the surfaces
     return SurfaceSet(surfaces, grid_coordinates(con.alpha_range, grid), heads=con.heads,
-                      loss=cfg.loss, info=info)
+                      accuracy=accuracy, loss=cfg.loss, info=info)
 
 
 def open_surfaces(path: str | os.PathLike) -> SurfaceSet:

@@ -93,6 +93,17 @@ def test_mpo_run_streams_frames_finishes_with_iou_and_exports(mpo_window, qtbot,
     b = lp.load_bundle(out)
     assert b.meta["method"] == "mpo" and b.surfaces["test"].shape == (8, 8)
     assert np.allclose(b.surfaces["test"], run.surfaces["test"].array)
+    # the Export dialog offers the core's formats for it and writes its bundle too
+    from app.export_dialog import ExportDialog
+    from app.exporting import app_job
+
+    dlg = ExportDialog(win, run)
+    assert dlg.data.info["method"] == "mpo" and "h5" in dlg.formats
+    assert np.array_equal(dlg.data.surfaces["test"], run.surfaces["test"].array)
+    assert np.allclose(dlg.data.accuracy["test"], run.measurement.accuracy["test"])
+    dlg.close()
+    app_job("bundle", tmp_path / "via-dialog", run, False)(lambda *a: None, None)
+    assert lp.load_bundle(tmp_path / "via-dialog").meta["method"] == "mpo"
 
 
 def test_mpo_cancel_stops_within_one_step(mpo_window, qtbot, monkeypatch):

@@ -137,6 +137,13 @@ def test_loss_landscape_h5_opens_without_a_network(qtbot, window, bundle, tmp_pa
     window.history_panel._picked(1)
     assert st.shown.run_id == 2 and st.shown.origin == "result"
     assert "opened from" in window.run_panel.status.text()
+    # it exports again through the Export dialog: the surfaces read from the file
+    from app.export_dialog import ExportDialog
+
+    dlg = ExportDialog(window, st.result)
+    out = lp.export_surface(dlg.data, "h5", tmp_path / "again.h5")
+    dlg.close()
+    assert np.allclose(lp.open_surfaces(out).surfaces["train"], before["train"])
 
 
 def test_bad_folders_give_a_message_and_the_app_goes_on(qtbot, window, bundle, tmp_path,
