@@ -29,4 +29,9 @@ def about_html(actions: dict) -> str:
 
 
 def show_about(window) -> None:
-    messages.info(window, "About LossPattern", about_html(window.actions))
+    from PySide6.QtGui import QAction
+
+    # every action of the window with a shortcut: the menus', and those other parts add
+    # (Open bundle, Export…, the Explore dock's toggle)
+    found = {id(a): a for a in window.findChildren(QAction)}
+    messages.info(window, "About LossPattern", about_html({**window.actions, **found}))

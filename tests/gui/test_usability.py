@@ -162,6 +162,8 @@ def test_about_names_version_paper_and_shortcuts(qtbot, window, monkeypatch):
     window.actions["help"].trigger()
     assert seen and __version__ in seen[0] and "1912.07559" in seen[0]
     assert "Ctrl+E" in seen[0] and "Theorem 2" in seen[0]
+    for key in ("Ctrl+Shift+S", "Ctrl+Shift+O", "Ctrl+Shift+X"):   # Export…, Open, Explore
+        assert key in seen[0], key
 
 
 def test_png_export_offers_only_the_modes_views(qtbot, window):
