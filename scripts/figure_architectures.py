@@ -105,9 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--grid", type=int, default=64)
     p.add_argument("--out", type=Path, default=Path("docs/architectures.png"))
+    p.add_argument("--families", default=",".join(FAMILIES),
+                   help="rows, in order (default mlp,cnn,resnet)")
     args = p.parse_args(argv)
     rows, runs = [], {}
-    for fam in FAMILIES:
+    for fam in args.families.split(","):
+        if fam not in FAMILIES:
+            sys.exit(f"unknown family {fam!r}; choose from {', '.join(FAMILIES)}")
         bundle = getattr(args, fam) or args.work / fam
         if not (bundle / "construction.json").is_file():
             if not args.run:
