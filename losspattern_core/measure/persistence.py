@@ -67,7 +67,9 @@ class Diagram:
 
 
 def _check_values(values) -> np.ndarray:
-    a = np.asarray(values, dtype=np.float64)
+    # C order: the union-find walks neighbours by strides over the raveled array, which only
+    # match for a contiguous array (a head sliced out of an RGB run's surface may be a view)
+    a = np.ascontiguousarray(values, dtype=np.float64)
     if a.ndim < 1 or a.size == 0:
         raise ConfigError(f"persistence needs a non-empty grid of values, got shape {a.shape}")
     if not np.isfinite(a).all():

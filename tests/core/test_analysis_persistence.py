@@ -149,3 +149,16 @@ def test_pruning_moves_the_distance_by_at_most_half_the_threshold():
     assert d - t / 2 <= exact + 1e-12 and exact <= max(d, t / 2) + 1e-12
     with pytest.raises(ConfigError, match="prune"):
         bottleneck_distance(a, b, max_points=10)
+
+
+def test_a_non_contiguous_view_gives_the_diagram_of_its_values():
+    """A head sliced out of a (G, G, heads) array, or a transposed grid, is a strided view:
+    the diagram must be that of its values (it once indexed past the end)."""
+    rng = np.random.default_rng(3)
+    stack = rng.random((5, 7, 3))
+    for view in (stack[..., 1], stack[..., 2].T, stack[::2, ::3, 0]):
+        assert not view.flags.c_contiguous
+        got, want = persistence_diagram(view), persistence_diagram(view.copy())
+        assert np.array_equal(got.birth, want.birth)
+        assert np.array_equal(got.death, want.death)
+        assert np.array_equal(got.minima, want.minima)
