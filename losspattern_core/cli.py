@@ -1,5 +1,6 @@
 """The headless command line: ``losspattern construct | verify | measure | transfer | patterns |
-datasets`` (and ``render``, registered by the app).
+datasets | export | mpo | compare-mpo | explore | analyse | cheat`` (and ``render``, registered
+by the app).
 
 Every option is parsed by a checked type (``io.options``) and every run is validated before any
 work; errors print one line naming the problem (exit 2), never a traceback. Ctrl+C prints what
