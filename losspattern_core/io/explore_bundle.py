@@ -32,15 +32,13 @@ import numpy as np
 import torch
 
 from losspattern_core.errors import BundleError, LossPatternError
-from losspattern_core.io.atomic import commit_folder, remove_quietly, temporary_folder
 from losspattern_core.io.bundle_write import (
     FORMAT,
     VERSION,
     _versions,
-    check_out,
+    commit_bundle,
     finite_json,
     readme_script,
-    sha256_file,
 )
 
 KINDS = {"random": "random-filter-normalised", "pca": "pca", "hessian": "hessian",
@@ -178,31 +176,16 @@ def save_explore_bundle(out: str | os.PathLike, result, metrics: dict, overwrite
                         fill: Callable[[Path], None] | None = None) -> Path:
     """Write the explored landscape atomically (see the module docstring). ``extras(tmp)`` adds
     files (figure.png) and may update ``metrics`` before they are written."""
-    out = Path(out)
-    check_out(out, overwrite)
     meta = explore_json(result)
-    tmp = temporary_folder(out)
-    try:
+
+    def files(tmp: Path) -> None:
         _write_network(tmp, result, meta)
         if fill is not None:
             fill(tmp)
         _write_surfaces(tmp, result)
         (tmp / "README.txt").write_text(explore_readme(meta, bool(result.subset)))
-        if extras is not None:
-            extras(tmp)
-        (tmp / "metrics.json").write_text(json.dumps(finite_json(metrics), indent=2,
-                                                     allow_nan=False))
-        meta["checksums"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())
-                             if p.is_file() and p.name != "construction.json"}
-        (tmp / "construction.json").write_text(json.dumps(finite_json(meta), indent=2,
-                                                          allow_nan=False))
-        commit_folder(tmp, out, on_commit)
-    except BaseException as exc:
-        remove_quietly(tmp)
-        if isinstance(exc, OSError):
-            raise LossPatternError(f"could not write the bundle to {out}: {exc}") from exc
-        raise
-    return out
+
+    return commit_bundle(out, meta, files, metrics, overwrite, extras, on_commit)
 
 
 @dataclass
