@@ -14,6 +14,7 @@ import threading
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from .worker_threads import running_count, stop_and_join
 from .workers import ConstructionWorker, MpoWorker, RemeasureWorker, RunResult, WorkerBase
 
 PAINT_MS = 100
@@ -67,7 +68,7 @@ class RunController(QObject):
         return self._current
 
     def live_threads(self) -> int:
-        return sum(1 for t, _, _ in self._threads.values() if t.isRunning())
+        return running_count(self._threads)
 
     def start(self, config, resolved=None) -> int:
         """Cancel any current run and start a construction (or, for a config whose theorem
@@ -102,11 +103,7 @@ class RunController(QObject):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel everything and join every thread (window close). True if all stopped."""
         self.cancel()
-        ok = True
-        for thread, _, event in list(self._threads.values()):
-            event.set()
-            thread.quit()
-            ok = thread.wait(timeout_ms) and ok
+        ok = stop_and_join(self._threads, timeout_ms)
         self._timer.stop()
         return ok
 

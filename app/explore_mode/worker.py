@@ -13,6 +13,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from ..worker_threads import running_count, stop_and_join
 from ..workers import CANCELLED, WorkerBase
 from . import plan
 
@@ -84,7 +85,7 @@ class ExploreController(QObject):
         return self._current is not None
 
     def live_threads(self) -> int:
-        return sum(1 for t, _, _ in self._threads.values() if t.isRunning())
+        return running_count(self._threads)
 
     def start(self, job) -> int:
         """Run ``job()`` (a generator factory) on a new thread; returns the run id."""
@@ -125,12 +126,7 @@ class ExploreController(QObject):
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel and join every thread (the window closes). True if all stopped."""
         self.cancel()
-        ok = True
-        for thread, _, event in list(self._threads.values()):
-            event.set()
-            thread.quit()
-            ok = thread.wait(timeout_ms) and ok
-        return ok
+        return stop_and_join(self._threads, timeout_ms)
 
     # --- worker signals (GUI thread) --------------------------------------------------------
     @Slot(int, list)
