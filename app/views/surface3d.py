@@ -4,7 +4,8 @@ Used on its own, the view shows what ``update_data`` gives it. Bound to the stat
 it observes ``state.shown`` (arrays, colour levels, provenance: the same as the heatmaps') and
 ``state.view`` (source, colormap), and its choosers write ``state.view``. Repaints are
 throttled (mesh updates cost ~60 ms on a software renderer): new data is kept and applied by
-a timer at most every PAINT_3D_MS.
+a timer at most every PAINT_3D_MS, and not while the camera moves (CameraIdle): data that
+arrives during a drag waits, and the newest of it is applied once the camera has rested.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..captions import view3d_provenance
 from .arrays import argmin_xy, plane, rgb_composite
+from .camera_idle import CameraIdle
 from .surface_scene import COLORMAPS, SurfaceScene
 
 PAINT_3D_MS = 150
@@ -61,7 +63,11 @@ class GLView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PAINT_3D_MS)
-        self._timer.timeout.connect(self._apply)
+        self._timer.timeout.connect(self._paint_due)
+        # data held back while the camera moves: drawn frames go to the rotation, the newest
+        # data is applied when the camera rests
+        self._held = False
+        self.camera_idle = CameraIdle(scene, self._camera_rested, parent=self)
         self._drawn = False
         self.scene.canvas.events.draw.connect(self._on_draw)
 
@@ -147,9 +153,29 @@ class GLView(QWidget):
             self._schedule()
 
     def flush(self) -> None:
-        """Apply pending data now (before an export)."""
+        """Apply pending data now (before an export), moving camera or not."""
         self._timer.stop()
+        self._held = False
         self._apply()
+
+    @property
+    def holding_data(self) -> bool:
+        """Whether data that arrived is waiting for the camera to rest."""
+        return self._held
+
+    def _paint_due(self) -> None:
+        if self.camera_idle.moving:
+            self._held = True
+            return
+        self._apply()
+
+    def _camera_rested(self) -> None:
+        if self._held:
+            self._held = False
+            if self.isVisible():
+                self._apply()
+            else:
+                self._pending = True
 
     def _apply(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -14,6 +14,12 @@ HEIGHT = 0.55          # drawn height of the whole colour scale, in units of the
 COLORMAPS = ("viridis", "magma", "coolwarm", "grays", "hot")
 MAX_SCALE_TICKS = 6    # labelled values between the loss axis' ends
 MARKER_RED = (1, 0.15, 0.1, 1)
+RED, GREEN, BLACK = (1, 0, 0, 1), (0, 128 / 255, 0, 1), (0, 0, 0, 1)   # vispy's named colours
+FLOOR_GREY = (0.55, 0.55, 0.55, 1)
+GLYPHS = "0123456789.-+e"   # every character a number label can have ({:.3g}, {:g})
+# the floor square's four edges, as segments
+FLOOR_SQUARE = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 0], [0, 1, 0],
+                         [0, 1, 0], [0, 0, 0]], np.float32)
 
 
 def scale_values(lo: float, hi: float, most: int = 4) -> list[float]:
@@ -45,6 +51,23 @@ class Scene3D:
         self.cmap_name = cmap
         self.levels = (0.0, 1.0)
         self.data: np.ndarray | None = None
+        self._prime_glyphs()
+
+    def _prime_glyphs(self) -> None:
+        """Rasterise the glyphs of every number label in the canvas' first draw, with a
+        transparent text that is removed after it: otherwise the first data shown (often
+        mid-rotation, while a run streams) stalls a draw for ~30 ms per new character."""
+        self._primer = self._scene.visuals.Text(GLYPHS, pos=(0, 0, 0), color=(0, 0, 0, 0),
+                                                font_size=9, parent=self.view.scene)
+        # blended and without depth: it changes no pixel and hides nothing behind it
+        self._primer.set_gl_state("translucent", depth_test=False)
+        self.canvas.events.draw.connect(self._drop_primer, position="last")   # after the draw
+
+    def _drop_primer(self, event=None) -> None:
+        if self._primer is not None:
+            self._primer.parent = None
+            self._primer = None
+            self.canvas.events.draw.disconnect(self._drop_primer)
 
     def _frame(self, scene) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -79,7 +102,9 @@ class Scene3D:
         """An (H, W, 3) uint8 image drawn offscreen at ``size`` (not a screen grab)."""
         if size is not None and tuple(self.canvas.size) != tuple(size):
             self.canvas.size = tuple(int(v) for v in size)  # see SurfaceView.render
-        return self.canvas.render(alpha=False)
+        image = self.canvas.render(alpha=False)
+        self._drop_primer()   # an offscreen render draws without a draw event
+        return image
 
 
 class SurfaceScene(Scene3D):
@@ -96,36 +121,35 @@ class SurfaceScene(Scene3D):
         self._frame(scene)
 
     def _frame(self, scene) -> None:
-        """A floor square with labelled axes, so direction 1 and 2 can be told apart."""
-        sq = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]], np.float32)
-        scene.visuals.Line(sq, color=(0.55, 0.55, 0.55, 1), parent=self.view.scene)
-        scene.visuals.Line(np.array([[0, 0, 0], [1.1, 0, 0]], np.float32), color="red",
-                           width=2, parent=self.view.scene)
-        scene.visuals.Line(np.array([[0, 0, 0], [0, 1.1, 0]], np.float32), color="green",
-                           width=2, parent=self.view.scene)
-        scene.visuals.Text("α1", pos=(1.17, 0, 0), color="red", font_size=12,
-                           parent=self.view.scene)
-        # beside the middle of the α2 axis, outside the square: at its end the label was
+        """A floor square with labelled axes, so direction 1 and 2 can be told apart. Lines of
+        one width share one visual and so do labels of one size: each visual costs the software
+        renderer on every frame of a rotation, whatever its size."""
+        parent = self.view.scene
+        # the floor square and the loss axis' tick marks (set with the levels): width 1
+        self.thin_lines = scene.visuals.Line(FLOOR_SQUARE, color=FLOOR_GREY, connect="segments",
+                                             parent=parent)
+        # α1 (red), α2 (green) and the loss axis from the colour bar's low (floor) to its high
+        # (top, black): width 2
+        axes = np.array([[0, 0, 0], [1.1, 0, 0], [0, 0, 0], [0, 1.1, 0],
+                         [0, 1, 0], [0, 1, HEIGHT]], np.float32)
+        axis_colours = np.array([RED, RED, GREEN, GREEN, BLACK, BLACK], np.float32)
+        scene.visuals.Line(axes, color=axis_colours, width=2, connect="segments", parent=parent)
+        # α2 beside the middle of its axis, outside the square: at its end the label was
         # behind the loss axis (which stands at (0, 1)) or hidden by the surface
-        scene.visuals.Text("α2", pos=(-0.1, 0.55, 0), color="green", font_size=12,
-                           parent=self.view.scene)
-        # the loss axis: a scale from the colour bar's low (floor) to its high (top)
-        scene.visuals.Line(np.array([[0, 1, 0], [0, 1, HEIGHT]], np.float32), color="black",
-                           width=2, parent=self.view.scene)
+        scene.visuals.Text(["α1", "α2"], pos=np.array([(1.17, 0, 0), (-0.1, 0.55, 0)]),
+                           color=np.array([RED, GREEN]), font_size=12, parent=parent)
         self.loss_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, z), color="black",
                                               font_size=9, anchor_x="right",
-                                              parent=self.view.scene) for z in (0, HEIGHT)]
+                                              parent=parent) for z in (0, HEIGHT)]
         # round values in between, with tick marks: a scale, not only its two ends. One Text
         # visual for all of them, at the ends' font size (its glyphs are cached already):
         # every visual and every new font size costs the software renderer on each frame
         self.scale_text = scene.visuals.Text([""], pos=np.zeros((1, 3), np.float32),
                                              color="#333333", font_size=9, anchor_x="right",
-                                             parent=self.view.scene)
+                                             parent=parent)
         self.scale_values: list[float] = []
-        self.tick_marks = scene.visuals.Line(np.zeros((2, 3), np.float32), color="black",
-                                             connect="segments", parent=self.view.scene)
         scene.visuals.Text("loss (nats)", pos=(0, 1.0, HEIGHT + 0.08), color="black",
-                           font_size=10, parent=self.view.scene)
+                           font_size=10, parent=parent)
 
     def _label_loss_axis(self) -> None:
         lo, hi = self.levels
@@ -140,7 +164,9 @@ class SurfaceScene(Scene3D):
                                            np.float32)
         ends = [lo, hi, *values]
         marks = [[(-0.025, 1.0, self.height_of(v)), (0.0, 1.0, self.height_of(v))] for v in ends]
-        self.tick_marks.set_data(np.array(marks, np.float32).reshape(-1, 3))
+        marks = np.array(marks, np.float32).reshape(-1, 3)
+        colours = np.array([FLOOR_GREY] * len(FLOOR_SQUARE) + [BLACK] * len(marks), np.float32)
+        self.thin_lines.set_data(np.concatenate([FLOOR_SQUARE, marks]), color=colours)
 
     def height_of(self, value: float) -> float:
         """Where a loss value stands on the drawn height scale (the colour scale's range)."""

@@ -68,13 +68,17 @@ class VolumeScene(Scene3D):
         seg = np.array([c[i] for e in edges for i in e], np.float32)
         scene.visuals.Line(seg, color=(0.6, 0.6, 0.6, 1), connect="segments",
                            parent=self.view.scene)
-        for i, colour in enumerate(AXIS_COLOURS):
-            end = np.zeros(3, np.float32)
-            end[i] = 1.15
-            scene.visuals.Line(np.array([[0, 0, 0], end], np.float32), color=colour, width=2,
-                               parent=self.view.scene)
-            scene.visuals.Text(AXIS_NAMES[i], pos=tuple(end * 1.08), color=colour, font_size=12,
-                               parent=self.view.scene)
+        from vispy.color import Color
+
+        # the three axes in one Line and their names in one Text: each visual costs the
+        # software renderer on every frame of a rotation
+        ends = np.eye(3, dtype=np.float32) * 1.15
+        colours = np.array([Color(c).rgba for c in AXIS_COLOURS], np.float32)
+        axes = np.concatenate([[np.zeros(3, np.float32), end] for end in ends])
+        scene.visuals.Line(axes, color=np.repeat(colours, 2, axis=0), width=2,
+                           connect="segments", parent=self.view.scene)
+        scene.visuals.Text(list(AXIS_NAMES[:3]), pos=ends * 1.08, color=colours, font_size=12,
+                           parent=self.view.scene)
 
     # --- data --------------------------------------------------------------------------------
     def update_data(self, arr3d: np.ndarray, levels: tuple[float, float] | None = None,
