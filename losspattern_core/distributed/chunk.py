@@ -95,7 +95,7 @@ def tile_points(prep, device: torch.device) -> int:
     tiling of ``surface.kernels``, ``surface.separable`` and ``surface.family_kernels``."""
     from losspattern_core.surface.evaluate import default_budget
     from losspattern_core.surface.families import FamilyPrepared
-    from losspattern_core.surface.family_kernels import _points_per_tile
+    from losspattern_core.surface.family_kernels import _points_per_tile, general_tiles
     from losspattern_core.surface.kernels import tiles
 
     family = isinstance(prep, FamilyPrepared)
@@ -109,8 +109,7 @@ def tile_points(prep, device: torch.device) -> int:
         return tiles(prep, budget)[0]
     if prep.mode == "one_row":
         return _points_per_tile(prep, 1, budget)
-    pairs = max(1, budget // prep.net.widest)
-    return _points_per_tile(prep, min(prep.n, max(1, pairs // 4)), budget)
+    return general_tiles(prep, budget)[1]
 
 
 def split_tiles(bundle_dir: str, splits: tuple[str, ...], device: str = "cpu") -> dict:

@@ -19,6 +19,9 @@ from .modules import affine_split, bias_view, is_affine
 from .pointwise import run_points
 from .separable import separable_sums
 
+# samples per block from which the general path runs one point at a time
+ONE_POINT_BLOCK = 64
+
 
 def _points_per_tile(prep: FamilyPrepared, samples: int, budget: int) -> int:
     """Points per tile so that points x samples x widest and the per-point parameters fit."""
@@ -26,6 +29,18 @@ def _points_per_tile(prep: FamilyPrepared, samples: int, budget: int) -> int:
     pts = max(1, budget // (samples * net.widest))
     moved = net.moved_numel()
     return max(1, min(pts, budget // moved)) if moved else pts
+
+
+def general_tiles(prep: FamilyPrepared, budget: int) -> tuple[int, int]:
+    """(samples per block, points per tile) of the general path. With enough samples in a
+    block every point runs alone: each per-point convolution then takes the block as its
+    batch and writes its own output (no stack of the points' outputs to copy), and the
+    activations between modules stay one point's."""
+    pairs = max(1, budget // prep.net.widest)
+    block = min(prep.n, max(1, pairs // 4))
+    if block >= ONE_POINT_BLOCK:
+        return block, 1
+    return block, _points_per_tile(prep, block, budget)
 
 
 def one_row_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
@@ -66,9 +81,7 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
     rest runs per point (``run_points``)."""
     net = prep.net
     f, n = net.first, prep.n
-    pairs = max(1, budget // net.widest)
-    block = min(n, max(1, pairs // 4))
-    pts = _points_per_tile(prep, block, budget)
+    block, pts = general_tiles(prep, budget)
     sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
     for s0 in range(0, n, block):
         s1 = min(n, s0 + block)

@@ -207,17 +207,38 @@ class AffineSplit:
 
     mod: nn.Module
     base: torch.Tensor                  # (B, *out) = W * x + b
-    parts: torch.Tensor | None          # (z, B, *out) = dW_i * x + db_i; None: biases only
-    dbias: torch.Tensor | None          # (z, C) bias deltas when ``parts`` is None
+    stacked: torch.Tensor | None        # (z + 1, B * out): base, then dW_i * x + db_i, flat in
+                                        # base's memory order; None: biases only
+    dbias: torch.Tensor | None          # (z, C) bias deltas when ``stacked`` is None
 
     def at(self, alpha: torch.Tensor) -> torch.Tensor:
         """(P, B, *out) for the points ``alpha`` (P, z)."""
-        if self.parts is not None:
-            return self.base.unsqueeze(0) + torch.tensordot(alpha, self.parts, dims=1)
+        if self.stacked is not None:
+            return _combine(self.base, self.stacked, alpha)
         out = self.base.unsqueeze(0).expand(len(alpha), *self.base.shape)
         if self.dbias is None:
             return out.clone()
         return out + bias_view(self.mod, alpha @ self.dbias, self.base.ndim - 1)
+
+
+def _memory_order(t: torch.Tensor) -> tuple[int, ...]:
+    """The dims of ``t`` (B, *sample) from outermost to innermost in memory (channels-last
+    activations: B, H, W, C)."""
+    if t.ndim == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return (0, 2, 3, 1)
+    return tuple(range(t.ndim))
+
+
+def _combine(base: torch.Tensor, stacked: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """base + sum_i alpha_i parts_i for every point, (P, B, *out): one product (P, z + 1) x
+    (z + 1, B * out) with coefficients (1, alpha), a single pass over memory that writes each
+    point's activations once, laid out as ``base`` is."""
+    order = _memory_order(base)
+    coef = torch.cat([alpha.new_ones(len(alpha), 1), alpha], dim=1)
+    out = torch.mm(coef, stacked)
+    shape = [base.shape[d] for d in order]
+    inverse = [order.index(d) for d in range(base.ndim)]
+    return out.view(len(alpha), *shape).permute(0, *(d + 1 for d in inverse))
 
 
 def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tensor) -> AffineSplit:
@@ -230,7 +251,8 @@ def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tenso
         parts = [F.linear(a, w) for w in dw]
     else:
         parts = [mod._conv_forward(a, w, None) for w in dw]
-    parts = torch.stack(parts)
     if db is not None:                                   # direction i's bias on part i
-        parts += bias_view(mod, db, base.ndim - 1)
-    return AffineSplit(mod, base, parts, None)
+        parts = [t + bias_view(mod, db[i:i + 1], base.ndim - 1)[0] for i, t in enumerate(parts)]
+    order = _memory_order(base)      # flat in base's layout, so ``at`` writes that layout
+    stacked = torch.stack([t.permute(order).reshape(-1) for t in [base, *parts]])
+    return AffineSplit(mod, base, stacked, None)
