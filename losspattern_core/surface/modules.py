@@ -230,12 +230,18 @@ def _memory_order(t: torch.Tensor) -> tuple[int, ...]:
 
 
 def _combine(base: torch.Tensor, stacked: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """base + sum_i alpha_i parts_i for every point, (P, B, *out): one product (P, z + 1) x
-    (z + 1, B * out) with coefficients (1, alpha), a single pass over memory that writes each
-    point's activations once, laid out as ``base`` is."""
+    """base + sum_i alpha_i parts_i for every point, (P, B, *out), laid out as ``base`` is: one
+    product (P, z + 1) x (z + 1, B * out) with coefficients (1, alpha), a single pass over
+    memory that writes each point's activations once (one point on a CPU: z adds)."""
     order = _memory_order(base)
-    coef = torch.cat([alpha.new_ones(len(alpha), 1), alpha], dim=1)
-    out = torch.mm(coef, stacked)
+    if len(alpha) == 1 and alpha.device.type == "cpu":   # one point: z vectorised adds, faster
+        out = torch.add(stacked[0], stacked[1], alpha=float(alpha[0, 0]))   # than an M = 1 GEMM
+        for i in range(1, alpha.shape[1]):
+            out.add_(stacked[i + 1], alpha=float(alpha[0, i]))
+        out = out.unsqueeze(0)
+    else:
+        coef = torch.cat([alpha.new_ones(len(alpha), 1), alpha], dim=1)
+        out = torch.mm(coef, stacked)
     shape = [base.shape[d] for d in order]
     inverse = [order.index(d) for d in range(base.ndim)]
     return out.view(len(alpha), *shape).permute(0, *(d + 1 for d in inverse))
