@@ -31,12 +31,18 @@ class CameraIdle(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(idle_ms)
         self._timer.timeout.connect(self._rested)
-        scene.view.scene.events.transform_change.connect(self.moved)
+        # the camera keeps one transform and changes its matrix: that is the signal of motion
+        # (drag, wheel, keys, a program, a resize of the canvas)
+        scene.view.camera.transform.changed.connect(self.moved)
         canvas = scene.canvas
         canvas.events.mouse_press.connect(self._press)
         canvas.events.mouse_release.connect(self._release)
         canvas.events.mouse_move.connect(self._hover)
         canvas.events.mouse_wheel.connect(self.moved)
+
+    def set_idle_ms(self, ms: int) -> None:
+        """How long the camera must be still to count as resting."""
+        self._timer.setInterval(int(ms))
 
     @property
     def moving(self) -> bool:
