@@ -154,6 +154,10 @@ def run(args) -> int:
     check_out(out, args.overwrite)
     if args.ray and args.subsample:
         raise LossPatternError("--ray measures every sample of both splits: drop --subsample")
+    if args.ray:      # an unusable address fails here, not after training
+        from losspattern_core.distributed.connect import check_reachable
+
+        check_reachable(args.ray)
     t0 = time.perf_counter()
     resolved = resolve_explore(config_from_args(args))
     cfg = resolved.config

@@ -132,6 +132,30 @@ def _gcs_silent(host_port: str, timeout: float) -> str | None:
     return None
 
 
+def check_reachable(address: str, num_workers: int | None = None) -> None:
+    """Raise now, before any other work, when ``address`` cannot be used: Ray missing, an
+    address that is not auto / local:N / HOST:PORT, ``auto`` with no cluster on this machine,
+    or no Ray head answering at HOST:PORT within ``CONNECT_TIMEOUT_S`` (``probe``). A head
+    that answered is remembered for ``VERIFIED_FOR_S`` seconds, so the session that follows
+    does not ask its GCS again."""
+    ray = import_ray()
+    if not isinstance(address, str):
+        raise LossPatternError(f"Ray address {address!r} must be text")
+    if local_cpus(address, num_workers) is not None or ray.is_initialized():
+        return
+    head = head_address(address)
+    probe(address, head, gcs=not address.strip().startswith("ray://"))
+    _VERIFIED[head] = time.monotonic()
+
+
+VERIFIED_FOR_S = 300.0
+_VERIFIED: dict[str, float] = {}     # HOST:PORT -> when its GCS last answered a probe
+
+
+def _recently_verified(head: str) -> bool:
+    return time.monotonic() - _VERIFIED.get(head, -1e9) < VERIFIED_FOR_S
+
+
 @contextmanager
 def ray_session(address: str = "auto", num_workers: int | None = None) -> Iterator[object]:
     """Yield the ``ray`` module connected as ``address`` says; disconnect (and stop a local
@@ -150,7 +174,7 @@ def ray_session(address: str = "auto", num_workers: int | None = None) -> Iterat
         else:
             head = head_address(address)
             client = address.strip().startswith("ray://")
-            probe(address, head, gcs=not client)
+            probe(address, head, gcs=not client and not _recently_verified(head))
             target = address.strip() if client else head
             ray.init(address=target, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:

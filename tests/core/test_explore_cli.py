@@ -70,6 +70,23 @@ def test_refusals_are_one_line_and_write_nothing(tmp_path, capsys, argv, words):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_unusable_ray_address_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    import losspattern_core.explore.run as run_module
+
+    def no_training(*args, **kw):
+        raise AssertionError("trained before checking the Ray address")
+
+    monkeypatch.setattr(run_module, "prepare_explore", no_training)
+    monkeypatch.setattr(run_module, "explore", no_training)
+    for address, words in (("127.0.0.1:1", "no Ray cluster answers at 127.0.0.1:1"),
+                           ("not an address", "is not auto, local:N or HOST:PORT")):
+        rc = main(["--threads", "1", "explore", *TINY, "--ray", address, "--out",
+                   str(tmp_path / "ex")])
+        assert rc == 2 and words in _error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_folder_is_not_overwritten(tmp_path, capsys):
     (tmp_path / "ex").mkdir()
     (tmp_path / "ex" / "keep.txt").write_text("mine")
