@@ -4,8 +4,11 @@
    heatmaps shown; each gap beyond its interval is time the thread did not process events.
    Reported: p50, p99 and the longest stall (target: p99 <= 100 ms).
 2. 3-D rotation: the 3-D tab is shown and its camera turned by one degree per event-loop
-   turn while the same run streams; reported: frames the canvas drew per second (target:
-   >= 15 fps under software OpenGL).
+   turn while the same run streams; reported: frames the canvas drew per second, counted by
+   its draw event (target: >= 15 fps under software OpenGL), how many of them drew the
+   surface, and GUI-thread CPU per frame. While the camera moves the view holds the run's new
+   frames back (app/views/camera_idle.py); reported: whether data was held when the rotation
+   stopped and whether it was applied after the camera rested (it must be).
 
 --profile FILE runs cProfile on the GUI thread during both measurements and prints the
 functions that took the most time there (the profiler slows the thread: stall and fps
@@ -82,7 +85,14 @@ def main() -> int:
     timer.setInterval(PROBE_MS)
     timer.timeout.connect(probe)
     view3d = win.surface3d
-    view3d.scene.canvas.events.draw.connect(lambda _: frames.append(time.perf_counter()))
+    with_surface: list[bool] = []   # whether each counted frame drew a surface
+
+    def drawn(_event) -> None:
+        frames.append(time.perf_counter())
+        surface = view3d.scene.surface
+        with_surface.append(surface is not None and surface.visible)
+
+    view3d.scene.canvas.events.draw.connect(drawn)
     turner = QTimer()
     turner.setInterval(0)
 
@@ -117,6 +127,8 @@ def main() -> int:
                               "max": max(gaps, default=float("nan")), "samples": len(gaps)}
         win.tabs.setCurrentIndex(1)
         frames.clear()
+        with_surface.clear()
+        result["gui_cpu_s"] = time.thread_time()
         turner.start()
         QTimer.singleShot(int(args.seconds * 1000), finish)
 
@@ -127,6 +139,19 @@ def main() -> int:
         n = len(frames)
         span = frames[-1] - frames[0] if n > 1 else float("nan")
         result["rotation_fps"] = (n - 1) / span if n > 1 else 0.0
+        result["rotation_frames"] = n
+        # GUI-thread CPU per drawn frame: vispy's Python side and the run's frames shown
+        # elsewhere; llvmpipe rasterises in its own threads
+        result["gui_cpu_ms_per_frame"] = (time.thread_time() - result.pop("gui_cpu_s")) \
+            * 1000 / max(n, 1)
+        result["frames_with_surface"] = f"{sum(with_surface)}/{len(with_surface)}"
+        # the run's frames that arrived during the rotation were held (app/views/camera_idle)
+        result["data_held_at_stop"] = view3d.holding_data
+        QTimer.singleShot(1000, after_rest)
+
+    def after_rest() -> None:
+        # the camera rested: the newest data is applied (the picture that stops is current)
+        result["data_held_after_rest"] = view3d.holding_data
         result["running_throughout"] = win.state.running
         result["step_reached"] = (win.state.progress.frame.step
                                   if win.state.progress.frame is not None else None)

@@ -164,7 +164,8 @@ class GLView(QWidget):
         return self._held
 
     def _paint_due(self) -> None:
-        if self.camera_idle.moving:
+        # a view that shows nothing yet takes its first data at once, moving or not
+        if self.camera_idle.moving and self.scene.data is not None:
             self._held = True
             return
         self._apply()

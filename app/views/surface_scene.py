@@ -51,14 +51,23 @@ class Scene3D:
         self.cmap_name = cmap
         self.levels = (0.0, 1.0)
         self.data: np.ndarray | None = None
+        from vispy.visuals.text.text import FontManager
+
+        # one glyph atlas for all labels: vispy gives each Text its own unless told, and each
+        # then rasterises every character it shows again (~30 ms apiece on a CPU)
+        self.fonts = FontManager()
         self._prime_glyphs()
+
+    def text(self, text, **kwargs):
+        """A Text visual in the view's scene, sharing the scene's glyphs."""
+        return self._scene.visuals.Text(text, font_manager=self.fonts, parent=self.view.scene,
+                                        **kwargs)
 
     def _prime_glyphs(self) -> None:
         """Rasterise the glyphs of every number label in the canvas' first draw, with a
         transparent text that is removed after it: otherwise the first data shown (often
         mid-rotation, while a run streams) stalls a draw for ~30 ms per new character."""
-        self._primer = self._scene.visuals.Text(GLYPHS, pos=(0, 0, 0), color=(0, 0, 0, 0),
-                                                font_size=9, parent=self.view.scene)
+        self._primer = self.text(GLYPHS, pos=(0, 0, 0), color=(0, 0, 0, 0), font_size=9)
         # blended and without depth: it changes no pixel and hides nothing behind it
         self._primer.set_gl_state("translucent", depth_test=False)
         self.canvas.events.draw.connect(self._drop_primer, position="last")   # after the draw
@@ -136,20 +145,17 @@ class SurfaceScene(Scene3D):
         scene.visuals.Line(axes, color=axis_colours, width=2, connect="segments", parent=parent)
         # α2 beside the middle of its axis, outside the square: at its end the label was
         # behind the loss axis (which stands at (0, 1)) or hidden by the surface
-        scene.visuals.Text(["α1", "α2"], pos=np.array([(1.17, 0, 0), (-0.1, 0.55, 0)]),
-                           color=np.array([RED, GREEN]), font_size=12, parent=parent)
-        self.loss_ticks = [scene.visuals.Text("", pos=(-0.04, 1.0, z), color="black",
-                                              font_size=9, anchor_x="right",
-                                              parent=parent) for z in (0, HEIGHT)]
+        self.text(["α1", "α2"], pos=np.array([(1.17, 0, 0), (-0.1, 0.55, 0)]),
+                  color=np.array([RED, GREEN]), font_size=12)
+        self.loss_ticks = [self.text("", pos=(-0.04, 1.0, z), color="black", font_size=9,
+                                     anchor_x="right") for z in (0, HEIGHT)]
         # round values in between, with tick marks: a scale, not only its two ends. One Text
         # visual for all of them, at the ends' font size (its glyphs are cached already):
         # every visual and every new font size costs the software renderer on each frame
-        self.scale_text = scene.visuals.Text([""], pos=np.zeros((1, 3), np.float32),
-                                             color="#333333", font_size=9, anchor_x="right",
-                                             parent=parent)
+        self.scale_text = self.text([""], pos=np.zeros((1, 3), np.float32), color="#333333",
+                                    font_size=9, anchor_x="right")
         self.scale_values: list[float] = []
-        scene.visuals.Text("loss (nats)", pos=(0, 1.0, HEIGHT + 0.08), color="black",
-                           font_size=10, parent=parent)
+        self.text("loss (nats)", pos=(0, 1.0, HEIGHT + 0.08), color="black", font_size=10)
 
     def _label_loss_axis(self) -> None:
         lo, hi = self.levels

@@ -77,8 +77,7 @@ class VolumeScene(Scene3D):
         axes = np.concatenate([[np.zeros(3, np.float32), end] for end in ends])
         scene.visuals.Line(axes, color=np.repeat(colours, 2, axis=0), width=2,
                            connect="segments", parent=self.view.scene)
-        scene.visuals.Text(list(AXIS_NAMES[:3]), pos=ends * 1.08, color=colours, font_size=12,
-                           parent=self.view.scene)
+        self.text(list(AXIS_NAMES[:3]), pos=ends * 1.08, color=colours, font_size=12)
 
     # --- data --------------------------------------------------------------------------------
     def update_data(self, arr3d: np.ndarray, levels: tuple[float, float] | None = None,
