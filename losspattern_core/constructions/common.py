@@ -99,19 +99,23 @@ class EarlyStop:
     """When a regression may end before its last step: every ``every`` steps ``estimate()``
     gives the fit's PSNR (dB) on a fixed set of evaluation-grid points; the run stops once that
     reaches ``enough_db`` (an error below ~1% of the loss range: the surface is drawn), or once
-    it gained less than ``min_gain_db`` over the last ``patience`` checks (saturated)."""
+    it gained less than ``min_gain_db`` over the last ``patience`` checks (saturated), a rule
+    judged only from ``saturation_from`` of the schedule on: while the learning rate is still
+    high the estimates jump by dB from check to check, and a dip is not saturation."""
 
     estimate: Callable[[], float]
     every: int = 50
     enough_db: float = 40.0
     min_gain_db: float = 0.25
     patience: int = 4
+    saturation_from: float = 0.0
 
-    def reason(self, history: list[float]) -> str | None:
-        """Why to stop after the checks ``history`` (None: go on)."""
+    def reason(self, history: list[float], progress: float = 1.0) -> str | None:
+        """Why to stop after the checks ``history`` at ``progress`` (step / scheduled steps) of
+        the schedule (None: go on)."""
         if history[-1] >= self.enough_db:
             return f"estimated PSNR {history[-1]:.1f} dB >= {self.enough_db:g} dB"
-        if len(history) > self.patience:
+        if progress >= self.saturation_from and len(history) > self.patience:
             gain = history[-1] - max(history[:-self.patience])
             if gain < self.min_gain_db:
                 return (f"estimated PSNR {history[-1]:.1f} dB gained {gain:.2f} dB < "
@@ -121,15 +125,18 @@ class EarlyStop:
 
     def to_json(self) -> dict:
         return {"every": self.every, "enough_db": self.enough_db,
-                "min_gain_db": self.min_gain_db, "patience": self.patience}
+                "min_gain_db": self.min_gain_db, "patience": self.patience,
+                "saturation_from": self.saturation_from}
 
 
 def regression(resolved: Resolved, params: list[nn.Parameter],
                loss_fn: Callable[[np.random.Generator], torch.Tensor],
                snapshot: Callable[[], np.ndarray | None], stop: EarlyStop | None = None,
+               after_step: Callable[[], None] | None = None,
                ) -> Generator[Frame, None, dict]:
     """Adam with warm-up and cosine decay over ``cfg.steps`` on ``loss_fn``; yields a frame
-    every step; with ``stop``, ends early once the fit has saturated (``EarlyStop``)."""
+    every step; with ``stop``, ends early once the fit has saturated (``EarlyStop``);
+    ``after_step`` runs after every optimiser step (a constraint such as a weight mask)."""
     cfg = resolved.config
     opt = _adam(params, cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(cfg.steps))
@@ -148,10 +155,12 @@ def regression(resolved: Resolved, params: list[nn.Parameter],
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if after_step is not None:
+            after_step()
         sched.step()
         if stop is not None and step % stop.every == 0 and step < cfg.steps:
             estimates.append(stop.estimate())
-            reason = stop.reason(estimates)
+            reason = stop.reason(estimates, step / cfg.steps)
         due = reason is not None or snapshot_due(step, cfg.steps, cfg.snapshot_every)
         snap = snapshot() if due and cfg.snapshot_every > 0 else None
         yield Frame(step, cfg.steps, last, time.perf_counter() - start, surface=snap,

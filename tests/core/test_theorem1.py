@@ -142,6 +142,10 @@ def test_the_early_stop_rule():
     assert rule.reason([10.0, 20.0, 30.0]) is None              # still gaining
     assert "over the last 100 steps" in rule.reason([10.0, 30.0, 30.1, 30.2])
     assert rule.reason([30.0, 30.1, 30.5]) is None              # gained 0.5 dB
+    late = EarlyStop(lambda: 0.0, every=50, patience=2, saturation_from=0.6)
+    assert late.reason([10.0, 30.0, 30.1, 30.2], progress=0.5) is None   # high rate: go on
+    assert "over the last 100 steps" in late.reason([10.0, 30.0, 30.1, 30.2], progress=0.6)
+    assert ">= 40 dB" in late.reason([10.0, 40.5], progress=0.1)        # enough: any time
 
 
 def test_mlps_run_every_scheduled_step(tiny_t1):
