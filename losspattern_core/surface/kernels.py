@@ -53,7 +53,10 @@ def first_layers(prep: Prepared, alpha: torch.Tensor, r0: int, r1: int,
         if _relu_next(prep, 0) and c.shape[0] == u and fused_add_relu_ok(c):
             return _ADD_RELU(c.unsqueeze(0), per_point["v"].unsqueeze(1)), 1
         return c.unsqueeze(0) + per_point["v"].unsqueeze(1), 0
-    if prep.drows is not None:
+    if prep.stack is not None:     # (1, alpha) x [base; drows]: one pass, no copy of base
+        coef = torch.cat([alpha.new_ones(p, 1), alpha], dim=1)
+        h = torch.mm(coef, prep.stack[:, r0:r1].reshape(prep.z + 1, -1)).view(p, u, -1)
+    elif prep.drows is not None:
         m = prep.base.shape[1]
         base = prep.base[r0:r1].reshape(1, -1)
         h = torch.addmm(base, alpha, prep.drows[:, r0:r1].reshape(prep.z, -1)).view(p, u, m)

@@ -63,6 +63,7 @@ class Prepared:
     widest: int
     info: dict = field(default_factory=dict)
     sep: Separable | None = None  # logits = c(x) + g(alpha): see separable.py
+    stack: torch.Tensor | None = None  # (z + 1, U, m) = [base; drows] (both are views of it)
 
     @property
     def device(self) -> torch.device:
@@ -303,6 +304,7 @@ def prepare(model: nn.Sequential, directions: list[Direction], X, y, classes: in
         elif len(fm.fcols) > 0:
             _carry_every_unit(fm, fl, u, z)
         fl.pre = None   # only needed up to here; do not keep it alive
+        stack = _stack_first_layer(fl)
         info.update(rows=u, moved_columns=int(len(fm.mcols)), split=fold.split,
                     moved_units_row_constant=bool(fl.base.shape[0] == 1 and fl.drows is None),
                     dense_first_layer=fl.drows is not None,
@@ -312,7 +314,17 @@ def prepare(model: nn.Sequential, directions: list[Direction], X, y, classes: in
                         labels.counts if labels.label is not None else None, fl.base,
                         fl.dconst, fl.drows, fold.act1, fold.split, fold.C, fold.wm_t,
                         _tail_ops(layers, moved, tail_start), _widest(fl, fold, layers, first),
-                        info, sep)
+                        info, sep, stack)
+
+
+def _stack_first_layer(fl: _FirstLayer) -> torch.Tensor | None:
+    """[base; drows] as one (z + 1, U, m) tensor (``base`` and ``drows`` become views of it),
+    so a tile's first layer is one product (1, alpha) x stack: a single pass over memory."""
+    if fl.drows is None or fl.base.shape[0] != fl.drows.shape[1]:
+        return None
+    stack = torch.cat([fl.base.unsqueeze(0), fl.drows])
+    fl.base, fl.drows = stack[0], stack[1:]
+    return stack
 
 
 def _separable(layers, moved, first, a, counts, classes, info) -> Separable | None:
