@@ -290,3 +290,27 @@ def test_surface_and_progressive_refinement_on_a_conv_family():
         last = stop.value
     assert frames[-1][0] == 5
     np.testing.assert_allclose(last, full, rtol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["cnn", "resnet"])
+def test_one_point_tiles_and_several_point_tiles_equal_the_naive_loop(family):
+    """The general path runs one point per tile on blocks of >= 64 samples and several points
+    per tile on smaller blocks; both (with their ReLU-after-pool and max-of-four shortcuts)
+    equal the naive loop, and the split given is left as it was."""
+    from losspattern_core.surface.family_kernels import ONE_POINT_BLOCK, general_tiles
+
+    m = model_of(family)
+    dirs = [random_direction(m, 1), random_direction(m, 2)]
+    X, y = images(family)
+    before = X.clone()
+    prep = prepare(m, dirs, X, y, 10)
+    wide = prep.net.widest
+    pts = np.random.default_rng(3).uniform(-1, 1.5, size=(5, 2))
+    ref = naive_surface(m, dirs, X, y, pts, classes=10)
+    for budget in (2**22, 4 * 16 * wide):
+        block, per_tile = general_tiles(prep, budget)
+        assert (per_tile == 1) == (block >= ONE_POINT_BLOCK)
+        ours, _ = evaluate_points(m, dirs, X, y, pts, classes=10, prepared=prep, budget=budget)
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7)
+    assert general_tiles(prep, 2**22)[1] == 1 and general_tiles(prep, 4 * 16 * wide)[1] > 1
+    assert torch.equal(X, before)
