@@ -122,6 +122,7 @@ def main() -> int:
             profiler.disable()
             print("--- GUI thread while the heatmaps are shown ---")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+            profiler.clear()
             profiler.enable()
         result["stall_ms"] = {"p50": percentile(gaps, 50), "p99": percentile(gaps, 99),
                               "max": max(gaps, default=float("nan")), "samples": len(gaps)}
