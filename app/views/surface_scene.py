@@ -8,6 +8,8 @@ test surfaces keep the same vertical scale when you switch between them.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 HEIGHT = 0.55          # drawn height of the whole colour scale, in units of the [0,1] square
@@ -147,8 +149,12 @@ class SurfaceScene(Scene3D):
         # behind the loss axis (which stands at (0, 1)) or hidden by the surface
         self.text(["α1", "α2"], pos=np.array([(1.17, 0, 0), (-0.1, 0.55, 0)]),
                   color=np.array([RED, GREEN]), font_size=12)
-        self.loss_ticks = [self.text("", pos=(-0.04, 1.0, z), color="black", font_size=9,
-                                     anchor_x="right") for z in (0, HEIGHT)]
+        # the values at the loss axis' two ends (low at the floor, high at the top): one Text,
+        # shown once the levels are known
+        self.end_labels = self.text(["0", "1"], pos=np.array([(-0.04, 1.0, 0), (-0.04, 1.0,
+                                    HEIGHT)], np.float32), color="black", font_size=9,
+                                    anchor_x="right")
+        self.end_labels.visible = False
         # round values in between, with tick marks: a scale, not only its two ends. One Text
         # visual for all of them, at the ends' font size (its glyphs are cached already):
         # every visual and every new font size costs the software renderer on each frame
@@ -159,8 +165,8 @@ class SurfaceScene(Scene3D):
 
     def _label_loss_axis(self) -> None:
         lo, hi = self.levels
-        for text, v in zip(self.loss_ticks, (lo, hi), strict=True):
-            text.text = f"{v:.3g}"
+        self.end_labels.text = [f"{lo:.3g}", f"{hi:.3g}"]
+        self.end_labels.visible = True
         values = scale_values(lo, hi)
         self.scale_values = values
         self.scale_text.visible = bool(values)
@@ -173,6 +179,11 @@ class SurfaceScene(Scene3D):
         marks = np.array(marks, np.float32).reshape(-1, 3)
         colours = np.array([FLOOR_GREY] * len(FLOOR_SQUARE) + [BLACK] * len(marks), np.float32)
         self.thin_lines.set_data(np.concatenate([FLOOR_SQUARE, marks]), color=colours)
+
+    @property
+    def loss_ticks(self) -> list[SimpleNamespace]:
+        """The loss axis' end labels, low then high, each with its ``text``."""
+        return [SimpleNamespace(text=t) for t in self.end_labels.text]
 
     def height_of(self, value: float) -> float:
         """Where a loss value stands on the drawn height scale (the colour scale's range)."""
