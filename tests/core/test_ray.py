@@ -194,3 +194,16 @@ def test_the_worker_function_alone_equals_the_evaluator(bundle, local):
     got = evaluate_chunk(str(bundle), pts[:23], ("test",))
     assert np.array_equal(got["test"]["loss"], want["test"]["loss"][:23])
     assert np.array_equal(got["test"]["acc"], want["test"]["acc"][:23])
+
+
+def test_check_reachable_refuses_a_closed_port_and_passes_local_without_starting_ray():
+    pytest.importorskip("ray")
+    import ray
+
+    from losspattern_core.distributed.connect import check_reachable
+
+    with pytest.raises(RayUnavailable, match="no Ray cluster answers at 127.0.0.1:"):
+        check_reachable(f"127.0.0.1:{_closed_port()}")
+    started = ray.is_initialized()
+    check_reachable("local:2")              # a private instance is started later, not here
+    assert ray.is_initialized() == started
