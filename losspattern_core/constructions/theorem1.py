@@ -39,11 +39,13 @@ from .common import (
     target_grid,
 )
 from .pointwise_fit import (
+    CENTRE_TAP_NOTE,
     apply_masks,
     check_reduction,
     choose_centre_taps,
     constant_map_forward,
     first_map_size,
+    scales_centre_taps,
 )
 
 
@@ -52,7 +54,7 @@ def _centre_tap_fit(model: nn.Sequential, spec, z: int):
     (``pointwise_fit.choose_centre_taps``), so layer 0's constant maps (channel i = alpha_i
     for i < z, else 0) stay constant and g(alpha) is evaluated on channel vectors. Returns
     (logits_at, parameters, the mask kept after every step)."""
-    masks = choose_centre_taps(model, scale=spec.family in SCALED_CENTRE_TAPS)
+    masks = choose_centre_taps(model, scale=scales_centre_taps(spec.family))
     size0 = first_map_size(model, spec.input_shape)
     rest, width = model[1:], model[0].out_channels
 
@@ -61,19 +63,13 @@ def _centre_tap_fit(model: nn.Sequential, spec, z: int):
     return logits_at, list(rest.parameters()), lambda: apply_masks(masks)
 
 
-CENTRE_TAP_NOTE = ("Theorem 1, conv family: first conv's weights 0; every later conv kernel "
-                   "has only its centre tap non-zero (1x1 shortcuts are pointwise anyway), so "
-                   "every feature map is spatially constant and the rest of the network was "
-                   "fitted on channel vectors (exact; checked against the full network)")
 STOP_POINTS = 4096     # evaluation-grid points the early stop judges the fit on (conv families;
 #                        every point of a 64^2 grid: cheap on channel vectors)
 STOP_CHUNK = 4096      # alphas per forward pass while judging
 SATURATION_FROM = 1.0  # no saturation stop: on channel vectors a step costs ~10 ms, and the
 #                        cosine tail is where sharp patterns gain their last dB (a rule judged
 #                        at 60% stopped resnet smiley at 21.6 dB; the whole schedule: 24.0)
-SCALED_CENTRE_TAPS = ("cnn",)  # families whose centre taps start like a 1x1 conv's; measured
-#   on fashion-mnist smiley, 2000 x 1024: cnn 29.6 dB scaled vs 23.3 unscaled; resnet 21.3
-#   scaled vs 24.0 unscaled (its BatchNorm'd sin(30 x) bodies start too high-frequency)
+
 ENOUGH_DB = 40.0       # estimated PSNR at which a conv family's fit counts as drawn (error
 #                        below 1% of the loss range: no eye tells it from the target)
 
@@ -140,6 +136,6 @@ def construct(resolved: Resolved) -> Generator[Frame, None, Construction]:
                                          dtype=torch.float32, device=device), spec)
         timings["centre_tap_check_rel"] = check_reduction(
             model, z, first_map_size(model, spec.input_shape), image)
-    extras = {} if spec.family == "mlp" else {"theta0": CENTRE_TAP_NOTE}
+    extras = {} if spec.family == "mlp" else {"theta0": CENTRE_TAP_NOTE[1]}
     return Construction(resolved, model, directions, [[0.0, 1.0]] * z, target_grid(resolved),
                         spec.layers(), timings, extras)

@@ -104,3 +104,29 @@ def test_theorem1_conv_run_keeps_centre_taps_and_says_so(family):
         assert torch.count_nonzero(w) == 0                     # exactly 0 after the fit
     assert con.timings["centre_tap_check_rel"] <= 1e-4
     assert "centre tap" in con.extras["theta0"]
+
+
+@pytest.mark.parametrize("family", ["cnn", "resnet"])
+def test_theorem2_alpha_block_is_fitted_on_channel_vectors_exactly(family, monkeypatch):
+    """Theorem 2's regression evaluates g(alpha) + c(0) on channel vectors: it equals the
+    image-sized pass, and the alpha block's off-centre taps stay exactly 0."""
+    import losspattern_core.constructions.theorem2 as t2
+    import losspattern_core.constructions.theorem2_shared as t2s
+    from losspattern_core.constructions.channel_blocks import channel_blocks
+    from losspattern_core.constructions.pointwise_fit import centre_tap_masks
+
+    monkeypatch.setattr(t2s, "CONV_CLASSIFIER_STEPS", 20)
+    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", theorem=2, steps=60,
+                                batch=64, grid=5, snapshot_every=0)
+    r = lp.validate(cfg)
+    spec = NetworkSpec(64, 10, family=family, activation="sin", channels=(8, 16), width=8,
+                       input_shape=(1, 8, 8), hidden=32, batchnorm=True)
+    con = lp.drive(t2.construct(dataclasses.replace(r, network=spec), run_baseline=False))
+    assert con.timings["centre_tap_check_rel"] <= 1e-4
+    blocks = channel_blocks(con.model, spec.input_shape, 2)
+    names = {id(m): n for n, m in con.model.named_modules()}
+    for conv, mask in centre_tap_masks(con.model):
+        alpha = blocks.alpha[f"{names[id(conv)]}.weight"]
+        assert alpha.any()
+        assert torch.count_nonzero(conv.weight.detach()[alpha & (mask == 0)]) == 0
+        assert torch.count_nonzero(conv.weight.detach()[alpha & (mask == 1)]) > 0
