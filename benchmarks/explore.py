@@ -211,7 +211,8 @@ def ray_speedup(model, dirs, ds, points: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lp-ray-bench-")) / "mlp"
     write_bundle(folder, model, dirs, ds, SPECS["mlp"])
     pts = range_points(GRID, 2, ALPHA)[subgrid(GRID // int(np.sqrt(points)))]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level="ERROR")     # a private instance, even beside a `ray start` one
     try:
         ray_surfaces(folder, pts[:8], chunk=4, num_workers=2, accuracy=False)   # warm-up
         out = {"points": len(pts), "splits": ["train", "test"]}

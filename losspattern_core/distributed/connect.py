@@ -170,7 +170,8 @@ def ray_session(address: str = "auto", num_workers: int | None = None) -> Iterat
     quiet = {"log_to_driver": False, "logging_level": "ERROR"}
     try:
         if cpus is not None:
-            ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
+            # address="local": a new private instance even where `ray start` runs a cluster
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
         else:
             head = head_address(address)
             client = address.strip().startswith("ray://")

@@ -68,7 +68,8 @@ def ray_local(tmp_path_factory):
     flags = tmp_path_factory.mktemp("flags")
     mp = pytest.MonkeyPatch()
     mp.setenv(FAIL_ONCE_ENV, str(flags / "fail-once"))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level="ERROR")
     yield ray, flags / "fail-once"
     ray.shutdown()
     mp.undo()
