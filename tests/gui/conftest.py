@@ -35,6 +35,18 @@ def short_ordinary_training(monkeypatch):
     monkeypatch.setattr(training, "STEPS", 100)
 
 
+@pytest.fixture(autouse=True)
+def short_sharpness(monkeypatch):
+    """Every finished run's analysis (persistence, then the sharpness at θ_0) runs on a worker
+    that closing the window joins: keep its Hessian work small here (the core's tests check
+    the sharpness itself; the GUI's, that it is computed and shown)."""
+    from app.panels import analysis_section
+
+    monkeypatch.setattr(analysis_section, "SHARPNESS_SAMPLES", 256)
+    monkeypatch.setattr(analysis_section, "SHARPNESS",
+                        dict(top_k=1, samples=4, max_iter=20, tol=1e-3))
+
+
 @pytest.fixture
 def tiny_config() -> lp.ConstructionConfig:
     return lp.ConstructionConfig(**TINY, snapshot_every=20)
@@ -66,6 +78,49 @@ def window(qtbot, tmp_path, errors):
     yield win
     win.close()
     assert win.controller.live_threads() == 0
+
+
+@pytest.fixture(scope="session")
+def made_run():
+    """One small real Theorem 1 run with the window's tiny settings (``TINY`` on digits, the
+    app's defaults otherwise), computed once for the session: its construction (the network
+    kept), measurement, metrics and the frames it streamed. Tests whose point is what comes
+    after a run (exports, re-measure, the analysis, the recorder) show it with
+    ``show_finished`` instead of training again; the run path itself is tested by real runs
+    (test_window, test_modes, test_provenance, test_controller, test_launch)."""
+    from app.choice import Choice
+
+    cfg = Choice(dataset="digits", **TINY).config()
+    frames: list = []
+    con = lp.drive(lp.construct(lp.validate(cfg)), frames.append)
+    m = lp.measure_surfaces(con)
+    return con, m, lp.construction_metrics(con, m), frames
+
+
+def show_finished(win, made):
+    """``made`` (see ``made_run``) finished in the window as a run ends there: the state
+    records its start, then the run controller's own signals bring its frames, its loss
+    curve, its streamed train surfaces and its RunResult (what the worker would hand over,
+    without training again). Returns the RunResult, as ``run_to_end`` does."""
+    from app.choice import Choice
+    from app.workers import RunResult
+
+    con, m, metrics, frames = made
+    c, st = win.controller, win.state
+    st.choose(**Choice.fields_of_config(con.resolved.config))   # its settings are chosen
+    c._run_id += 1          # the controller's next id: a later real run gets a new one
+    rid = c._run_id
+    st.runs.begin_run(rid, con.resolved)
+    curve = [f for f in frames if f.phase == "regression"]
+    for f in frames:
+        c.progress.emit(f)
+        if f.surface is not None:
+            c.surface.emit(f.step, f.surface)
+    c.losses.emit(np.array([f.step for f in curve]), np.array([f.reg_loss for f in curve]))
+    result = RunResult(rid, con, m, metrics, 1.0)
+    c.finished.emit(result)
+    assert st.result is not None and st.result.run_id == rid and st.shown.origin == "result"
+    return result
 
 
 def wait_dataset(qtbot, win, timeout=30_000) -> None:

@@ -7,11 +7,11 @@ import numpy as np
 
 import losspattern_core as lp
 
-from .conftest import run_to_end
+from .conftest import show_finished
 
 
-def test_basins_equal_the_cores_count_on_the_runs_surfaces(qtbot, window):
-    result = run_to_end(qtbot, window)
+def test_basins_equal_the_cores_count_on_the_runs_surfaces(qtbot, window, made_run):
+    result = show_finished(window, made_run)   # a real tiny run, its network kept
     section = window.metrics_panel.analysis
     qtbot.waitUntil(lambda: "sharpness" in section.results.get(result.run_id, {}),
                     timeout=120_000)

@@ -12,12 +12,13 @@ import losspattern_core as lp
 from app.actions import VIEW_3D, VIEW_HEATMAPS, VIEW_RUN, export_view_png
 from app.exporting import ExportError, export_bundle, export_surfaces
 
-from .conftest import run_to_end
+from .conftest import show_finished
 
 
 @pytest.fixture
-def finished(qtbot, window):
-    run_to_end(qtbot, window)
+def finished(window, made_run):
+    """The window after a real tiny run (the session's ``made_run``, not trained again)."""
+    show_finished(window, made_run)
     return window
 
 

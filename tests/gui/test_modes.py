@@ -10,7 +10,7 @@ import pytest
 
 import losspattern_core as lp
 
-from .conftest import fake_core, run_to_end, wait_dataset
+from .conftest import fake_core, run_to_end, show_finished, wait_dataset
 
 
 def _mode(window, **values):
@@ -180,8 +180,8 @@ def test_dataset_loads_off_the_gui_thread(qtbot, window, monkeypatch):
     assert state.dataset is current and panel.spec() == "synthetic"
 
 
-def test_remeasure_progressive_levels_end_at_full_grid(qtbot, window):
-    run_to_end(qtbot, window)
+def test_remeasure_progressive_levels_end_at_full_grid(qtbot, window, made_run):
+    show_finished(window, made_run)   # a real tiny run's result (not trained again)
     levels = []
     window.controller.level.connect(lambda split, size, arr: levels.append((split, size,
                                                                             arr.shape)))
@@ -198,8 +198,8 @@ def test_remeasure_progressive_levels_end_at_full_grid(qtbot, window):
     assert window.run_panel.remeasure.isEnabled()
 
 
-def test_remeasure_cancel_stops_within_one_level(qtbot, window):
-    run_to_end(qtbot, window)
+def test_remeasure_cancel_stops_within_one_level(qtbot, window, made_run):
+    show_finished(window, made_run)   # a real tiny run's result (not trained again)
     proceed, produced, cancelled = threading.Event(), [], threading.Event()
 
     def gated_levels(*args, **kwargs):   # each level waits until the test lets it go on

@@ -6,7 +6,7 @@ import numpy as np
 
 from app.run_recording import Recording
 
-from .conftest import run_to_end
+from .conftest import run_to_end, show_finished
 
 
 def test_recording_is_bounded_and_evenly_thinned():
@@ -46,10 +46,11 @@ def test_a_real_run_is_recorded_with_steps_and_fidelity(qtbot, window):
     assert snaps[-1][2] > snaps[0][2]
 
 
-def test_recordings_of_old_runs_are_dropped(qtbot, window):
+def test_recordings_of_old_runs_are_dropped(window, made_run):
     window.recording.kept_runs = 1
-    run_to_end(qtbot, window)
+    show_finished(window, made_run)   # two real tiny runs' ends (not trained again)
     first = window.result.run_id
-    run_to_end(qtbot, window)
+    assert window.recording.recording(first) is not None
+    show_finished(window, made_run)
     assert window.recording.recording(first) is None
     assert window.recording.recording(window.result.run_id) is not None

@@ -22,12 +22,13 @@ from app.actions import (
 )
 from app.exporting import ExportError, export_bundle
 
-from .conftest import run_to_end
+from .conftest import show_finished
 
 
 @pytest.fixture
-def finished(qtbot, window):
-    run_to_end(qtbot, window)
+def finished(window, made_run):
+    """The window after a real tiny run (the session's ``made_run``, not trained again)."""
+    show_finished(window, made_run)
     return window
 
 
