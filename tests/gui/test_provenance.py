@@ -9,7 +9,7 @@ import numpy as np
 import losspattern_core as lp
 from app.shown import PREVIEW_GRID, target_at_points
 
-from .conftest import run_to_end
+from .conftest import run_to_end, show_finished
 
 MEASURED = ("train", "test", "error")
 
@@ -118,11 +118,12 @@ def test_changed_settings_never_mix_two_runs(qtbot, window):
     assert not problems, problems[:5]
 
 
-def test_remeasure_keeps_the_curve_and_exports_the_runs_grid(qtbot, window, tmp_path):
+def test_remeasure_keeps_the_curve_and_exports_the_runs_grid(qtbot, window, tmp_path,
+                                                              made_run):
     from app.exporting import export_surfaces
 
     problems = watch_views(window)
-    result = run_to_end(qtbot, window)
+    result = show_finished(window, made_run)   # a real tiny run's end (not trained again)
     steps = window.run_panel.curve.getData()[0].copy()
     with qtbot.waitSignal(window.controller.remeasured, timeout=60_000):
         assert window.remeasure(40) is not None
