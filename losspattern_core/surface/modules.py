@@ -256,7 +256,9 @@ def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tenso
     if isinstance(mod, nn.Linear):
         parts = [F.linear(a, w) for w in dw]
     else:
-        parts = [mod._conv_forward(a, w, None) for w in dw]
+        # each delta laid out as the module's weight (channels-last copies), so the parts come
+        # out in base's layout and stack without a transposing copy
+        parts = [mod._conv_forward(a, torch.empty_like(mod.weight).copy_(w), None) for w in dw]
     if db is not None:                                   # direction i's bias on part i
         parts = [t + bias_view(mod, db[i:i + 1], base.ndim - 1)[0] for i, t in enumerate(parts)]
     order = _memory_order(base)      # flat in base's layout, so ``at`` writes that layout
