@@ -101,6 +101,7 @@ def test_ray_path_fills_the_provisional_bundle_and_matches_local(tmp_path, capsy
     import numpy as np
 
     import losspattern_core.distributed as distributed
+    import losspattern_core.distributed.connect as connect
     from losspattern_core.data.datasets import load_dataset
     from losspattern_core.explore.measure import measure_points
     from losspattern_core.frames import drive
@@ -122,6 +123,7 @@ def test_ray_path_fills_the_provisional_bundle_and_matches_local(tmp_path, capsy
         return out
 
     monkeypatch.setattr(distributed, "ray_surfaces", fake_ray_surfaces)
+    monkeypatch.setattr(connect, "check_reachable", lambda address: None)   # no cluster here
     args = ["--threads", "1", "explore", *TINY, "--directions", "random"]
     assert main([*args, "--ray", "auto", "--out", str(tmp_path / "r")]) == 0
     assert seen == {"address": "auto", "pending": True}

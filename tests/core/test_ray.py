@@ -96,6 +96,22 @@ def test_an_address_where_nothing_listens_fails_fast_with_the_advice(bundle, mon
     assert time.monotonic() - t0 < 30
 
 
+def test_check_reachable_refuses_a_closed_port_and_passes_local_without_starting_ray():
+    pytest.importorskip("ray")
+    import ray
+
+    from losspattern_core.distributed.connect import check_reachable
+
+    if ray.is_initialized():        # runs before the module's instance starts (file order)
+        pytest.skip("a Ray connection is open in this process")
+
+    with pytest.raises(RayUnavailable, match="no Ray cluster answers at 127.0.0.1:"):
+        check_reachable(f"127.0.0.1:{_closed_port()}")
+    started = ray.is_initialized()
+    check_reachable("local:2")              # a private instance is started later, not here
+    assert ray.is_initialized() == started
+
+
 def test_a_port_that_accepts_but_is_not_ray_fails_within_the_bound():
     pytest.importorskip("ray")
     srv = socket.socket()
@@ -196,15 +212,3 @@ def test_the_worker_function_alone_equals_the_evaluator(bundle, local):
     assert np.array_equal(got["test"]["loss"], want["test"]["loss"][:23])
     assert np.array_equal(got["test"]["acc"], want["test"]["acc"][:23])
 
-
-def test_check_reachable_refuses_a_closed_port_and_passes_local_without_starting_ray():
-    pytest.importorskip("ray")
-    import ray
-
-    from losspattern_core.distributed.connect import check_reachable
-
-    with pytest.raises(RayUnavailable, match="no Ray cluster answers at 127.0.0.1:"):
-        check_reachable(f"127.0.0.1:{_closed_port()}")
-    started = ray.is_initialized()
-    check_reachable("local:2")              # a private instance is started later, not here
-    assert ray.is_initialized() == started
