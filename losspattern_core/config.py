@@ -225,6 +225,7 @@ def _check_conv_memory(cfg: ConstructionConfig, ds: Dataset) -> None:
     """The conv families: parameters counted on a meta build (nothing allocated), activations
     bounded by the widest layer at full resolution for every layer of the network."""
     from losspattern_core.networks import build
+    from losspattern_core.training import BATCH as IMAGE_BATCH
 
     spec = network_spec(cfg, ds)
     spec.validate(cfg.z)
@@ -234,9 +235,14 @@ def _check_conv_memory(cfg: ConstructionConfig, ds: Dataset) -> None:
                  "and Adam's moments)", ConfigError, "Use fewer or narrower channels")
     c, h, w = spec.input_shape
     widest = max([c, *spec.channels, spec.width])
-    per_sample = 4 * 3 * h * w * widest * len(layers)
-    check_memory(cfg.batch * per_sample, f"a training batch of {cfg.batch} images through the "
-                 f"{cfg.arch} network", ConfigError, "Use a smaller --batch")
+    # the regression's alpha points are channel vectors (centre-tap theta_0: every map is
+    # constant, constructions.pointwise_fit); ordinary training (Theorem 2's classifier, the
+    # ease yardstick) passes batches of training.BATCH images
+    per_point = 4 * 3 * widest * len(layers)
+    check_memory(cfg.batch * per_point, f"a regression batch of {cfg.batch} alpha points through "
+                 f"the {cfg.arch} network", ConfigError, "Use a smaller --batch")
+    check_memory(IMAGE_BATCH * per_point * h * w, f"a training batch of {IMAGE_BATCH} images "
+                 f"through the {cfg.arch} network", ConfigError, "Use fewer or narrower channels")
     points = cfg.grid**cfg.z
     check_memory(grid_bytes(points, cfg.z, cfg.heads, ds.classes), f"a {cfg.grid}^{cfg.z} grid",
                  ConfigError, "Use a smaller --grid")
