@@ -111,12 +111,19 @@ def show_finished(win, made):
     c._run_id += 1          # the controller's next id: a later real run gets a new one
     rid = c._run_id
     st.runs.begin_run(rid, con.resolved)
-    curve = [f for f in frames if f.phase == "regression"]
+    def curve_to(step):
+        curve = [f for f in frames if f.phase == "regression" and f.step <= step]
+        return np.array([f.step for f in curve]), np.array([f.reg_loss for f in curve])
+
+    # as the controller's repaint timer hands them over: the latest frame and the loss curve
+    # so far with each streamed surface, then the last frame
     for f in frames:
-        c.progress.emit(f)
         if f.surface is not None:
+            c.progress.emit(f)
+            c.losses.emit(*curve_to(f.step))
             c.surface.emit(f.step, f.surface)
-    c.losses.emit(np.array([f.step for f in curve]), np.array([f.reg_loss for f in curve]))
+    c.progress.emit(frames[-1])
+    c.losses.emit(*curve_to(frames[-1].step))
     result = RunResult(rid, con, m, metrics, 1.0)
     c.finished.emit(result)
     assert st.result is not None and st.result.run_id == rid and st.shown.origin == "result"
