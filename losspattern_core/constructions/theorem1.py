@@ -40,6 +40,7 @@ from .common import (
 )
 from .pointwise_fit import (
     CENTRE_TAP_NOTE,
+    SATURATION_FROM,
     apply_masks,
     check_reduction,
     choose_centre_taps,
@@ -66,9 +67,6 @@ def _centre_tap_fit(model: nn.Sequential, spec, z: int):
 STOP_POINTS = 4096     # evaluation-grid points the early stop judges the fit on (conv families;
 #                        every point of a 64^2 grid: cheap on channel vectors)
 STOP_CHUNK = 4096      # alphas per forward pass while judging
-SATURATION_FROM = 1.0  # no saturation stop: on channel vectors a step costs ~10 ms, and the
-#                        cosine tail is where sharp patterns gain their last dB (a rule judged
-#                        at 60% stopped resnet smiley at 21.6 dB; the whole schedule: 24.0)
 
 ENOUGH_DB = 40.0       # estimated PSNR at which a conv family's fit counts as drawn (error
 #                        below 1% of the loss range: no eye tells it from the target)

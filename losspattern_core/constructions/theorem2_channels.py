@@ -35,9 +35,13 @@ from .channel_blocks import channel_blocks, check, mask_gradients, zero_coupling
 from .common import Construction, EarlyStop, Frame, first_layer_bias_directions, regression
 from .pointwise_fit import (
     CENTRE_TAP_NOTE,
+    SATURATION_FROM,
     centre_taps_in_block,
+    check_alphas,
     constant_map_forward,
     first_map_size,
+    refuse_if_differs,
+    relative_difference,
     scales_centre_taps,
 )
 from .theorem2_shared import (
@@ -88,15 +92,10 @@ def _reduced_pattern(model, spec, z: int, full_pattern):
 def _check_reduced(pattern, full_pattern, z: int, device, rtol: float = 1e-4) -> float:
     """The reduced g(alpha) + c(0) against the image-sized pass at a few alphas; raises if
     they differ by more than ``rtol`` of the logits' scale."""
-    alphas = torch.tensor([[0.0] * z, [1.0] * z, [0.3 + 0.4 * i / z for i in range(z)]],
-                          device=device)
+    alphas = check_alphas(z, device=device)
     with torch.no_grad():
-        full, red = full_pattern(alphas), pattern(alphas)
-    rel = float((full - red).abs().max() / full.abs().max().clamp_min(1e-12))
-    if rel > rtol:
-        raise ConstructionError(f"the centre-tap reduction differs from the full network by "
-                                f"{rel:.2e} (relative): the fit cannot be trusted")
-    return rel
+        return refuse_if_differs(relative_difference(full_pattern(alphas), pattern(alphas)),
+                                 rtol)
 
 
 def construct(resolved: Resolved, run_baseline: bool = True,
@@ -141,9 +140,7 @@ def construct(resolved: Resolved, run_baseline: bool = True,
         timings = yield from regression(
             st.resolved, list(model.parameters()), loss_fn,
             lambda: train_surface_exact(pattern, logits_c, y, cfg.grid, z),
-            EarlyStop(stop_estimate(st, pattern, logits_c, y), saturation_from=1.0))
-        # no saturation stop: on channel vectors a step is cheap, and the cosine tail is where
-        # the fit gains its last dB (as in Theorem 1, theorem1.SATURATION_FROM)
+            EarlyStop(stop_estimate(st, pattern, logits_c, y), saturation_from=SATURATION_FROM))
     finally:
         for h in handles:
             h.remove()
