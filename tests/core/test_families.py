@@ -53,14 +53,9 @@ def test_networks_that_cannot_take_the_data_are_refused_saying_what_fits(kw, wor
 
 
 @pytest.mark.parametrize("family", ["cnn", "resnet"])
-def test_theorem1_on_a_conv_family_is_exact_and_input_independent(family):
-    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", steps=40, batch=64, grid=5,
-                                snapshot_every=0)
-    r = lp.validate(cfg)
-    spec = NetworkSpec(64, 10, family=family, activation="relu", width=8, channels=(8, 16),
-                       input_shape=(1, 8, 8), batchnorm=True)
-    r = dataclasses.replace(r, network=spec)
-    con = lp.drive(lp.construct(r))
+def test_theorem1_on_a_conv_family_is_exact_and_input_independent(family,
+                                                                  small_conv_theorem1):
+    r, con = small_conv_theorem1(family, "relu", 40)
     assert torch.count_nonzero(con.model[0].weight) == 0
     X, y = r.dataset.split("train")
     Xi = torch.as_tensor(X).view(-1, 1, 8, 8)

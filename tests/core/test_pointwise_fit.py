@@ -90,13 +90,8 @@ def test_only_the_inside_tap_is_nonzero_and_a_stray_tap_is_caught(fashion_images
 
 
 @pytest.mark.parametrize("family", ["cnn", "resnet"])
-def test_theorem1_conv_run_keeps_centre_taps_and_says_so(family):
-    cfg = lp.ConstructionConfig(pattern="bowl", dataset="digits", steps=60, batch=64, grid=5,
-                                snapshot_every=0)
-    r = lp.validate(cfg)
-    spec = NetworkSpec(64, 10, family=family, activation="sin", width=8, channels=(8, 16),
-                       input_shape=(1, 8, 8), batchnorm=True)
-    con = lp.drive(lp.construct(dataclasses.replace(r, network=spec)))
+def test_theorem1_conv_run_keeps_centre_taps_and_says_so(family, small_conv_theorem1):
+    _, con = small_conv_theorem1(family, "sin", 60)
     for conv in later_convs(con.model):
         w = conv.weight.detach().clone()
         ph, pw = conv.padding

@@ -113,18 +113,25 @@ def test_glb_reads_back_as_the_surface(qtbot, finished, tmp_path):
     assert np.allclose(v[:, 2], 2.0 * train[i, j], rtol=1e-5)   # axis 0 is alpha_1
 
 
-def test_cancelled_mp4_leaves_no_file(qtbot, finished, tmp_path):
-    dlg = dialog(qtbot, finished)
-    dlg.select("mp4")
+def long_turntable(qtbot, window, tmp_path, kind: str, seen_from: int):
+    """An export dialog set to a 400-frame turntable ``kind`` into an empty folder, and the
+    list its progress (frames done >= ``seen_from``) is recorded into: (dialog, folder, seen)."""
+    dlg = dialog(qtbot, window)
+    dlg.select(kind)
     dlg.options.animation.setCurrentIndex(dlg.options.animation.findData("turntable"))
     dlg.options.frames.setValue(400)
-    dlg.options.width_px.setValue(320)
-    dlg.options.height_px.setValue(240)
     out = tmp_path / "videos"
     out.mkdir()
-    dlg.path.setText(str(out / "turn.mp4"))
+    dlg.path.setText(str(out / f"turn.{kind}"))
     seen = []
-    dlg.runner.progress.connect(lambda d, t: seen.append(d) if d >= 2 else None)
+    dlg.runner.progress.connect(lambda d, t: seen.append(d) if d >= seen_from else None)
+    return dlg, out, seen
+
+
+def test_cancelled_mp4_leaves_no_file(qtbot, finished, tmp_path):
+    dlg, out, seen = long_turntable(qtbot, finished, tmp_path, "mp4", 2)
+    dlg.options.width_px.setValue(320)
+    dlg.options.height_px.setValue(240)
     with qtbot.waitSignal(dlg.runner.cancelled, timeout=60_000):
         assert dlg.start()
         qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
@@ -195,15 +202,7 @@ def test_menu_opens_the_dialog_only_after_a_run(qtbot, window, errors):
 
 
 def test_closing_the_window_cancels_a_running_export(qtbot, finished, tmp_path):
-    dlg = dialog(qtbot, finished)
-    dlg.select("gif")
-    dlg.options.animation.setCurrentIndex(dlg.options.animation.findData("turntable"))
-    dlg.options.frames.setValue(400)
-    out = tmp_path / "videos"
-    out.mkdir()
-    dlg.path.setText(str(out / "turn.gif"))
-    seen = []
-    dlg.runner.progress.connect(lambda d, t: seen.append(d) if d >= 1 else None)
+    dlg, out, seen = long_turntable(qtbot, finished, tmp_path, "gif", 1)
     assert dlg.start()
     qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     finished.close()   # the window's Close event joins the export's thread first
