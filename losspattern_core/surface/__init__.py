@@ -50,7 +50,9 @@ deltas), ``layers`` (detached copies of the network on the target device), ``str
 (first moved layer, moved units, unique rows, separability), ``prepare`` (the per-split
 precomputation), ``kernels`` (the tiled general path), ``separable`` (the c(x) + g(alpha)
 path; its cross-entropy is ``losses.separable_cross_entropy_sums``), ``evaluate``
-(``evaluate_points``, ``surface``) and ``reference`` (``naive_surface``, ``outputs_at``).
+(``evaluate_points``, ``surface``, ``point_statistics``: loss, loss^2 and accuracy per point,
+filled by the same kernels through ``statistics``) and ``reference`` (``naive_surface``,
+``outputs_at``).
 The family path: ``modules`` (eval-mode copies, deltas per module, BatchNorm folding, shapes),
 ``pointwise`` (modules at many points at once), ``dependence`` (the separability walk),
 ``families`` (its ``prepare``) and ``family_kernels`` (its loss sums).
@@ -59,15 +61,24 @@ The family path: ``modules`` (eval-mode copies, deltas per module, BatchNorm fol
 from losspattern_core.grid import grid_array, grid_points, range_points
 
 from .directions import Direction, params_at, random_direction
-from .evaluate import DEFAULT_BUDGET, FAMILY_BUDGET, GPU_BUDGET, evaluate_points, surface
+from .evaluate import (
+    DEFAULT_BUDGET,
+    FAMILY_BUDGET,
+    GPU_BUDGET,
+    evaluate_points,
+    point_statistics,
+    surface,
+)
 from .prepare import Prepared, prepare
 from .reference import naive_surface, outputs_at
+from .statistics import PointStatistics
 
 __all__ = [
     "DEFAULT_BUDGET",
     "FAMILY_BUDGET",
     "GPU_BUDGET",
     "Direction",
+    "PointStatistics",
     "Prepared",
     "evaluate_points",
     "grid_array",
@@ -75,6 +86,7 @@ __all__ = [
     "naive_surface",
     "outputs_at",
     "params_at",
+    "point_statistics",
     "prepare",
     "random_direction",
     "range_points",

@@ -16,6 +16,7 @@ from .family_kernels import family_sums
 from .kernels import tiled_sums
 from .prepare import Prepared, prepare
 from .separable import separable_sums
+from .statistics import PointStatistics
 
 # floats per tile of (points x rows x width). 4 MB keeps a tile's activations in L2/L3 and
 # the per-tile Python overhead small on CPU; on a GPU larger tiles are better.
@@ -52,6 +53,32 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
     path of any one activation tensor or per-point parameter set of a tile, see
     ``family_kernels``). The model is never moved or modified.
     """
+    prep, alphas, budget = _checked(model, directions, X, y, alphas, classes, heads, loss,
+                                    device, budget, prepared)
+    return _means(prep, _sums(prep, alphas, heads, classes, loss, budget))
+
+
+def point_statistics(model: nn.Sequential, directions: list[Direction], X, y, alphas,
+                     *, classes: int, heads: int = 1, loss: str = "cross_entropy",
+                     device: str | torch.device = "cpu", budget: int | None = None,
+                     prepared: Prepared | FamilyPrepared | None = None) -> PointStatistics:
+    """Per point and head: the loss, loss^2 and correct-count sums over every sample of the
+    split (``statistics.PointStatistics``: mean loss, mean loss^2, accuracy).
+
+    Same arguments, paths and tiles as ``evaluate_points`` (its mean loss is this one's, bit
+    for bit); the kernels also accumulate loss^2 and the samples whose arg-max logit (torch's
+    first maximum) is the label, in float64. On a separable network the loss stays the
+    factorised one and loss^2 / accuracy come from c(x) + g(alpha) formed per sample."""
+    prep, alphas, budget = _checked(model, directions, X, y, alphas, classes, heads, loss,
+                                    device, budget, prepared)
+    stats = torch.zeros(len(alphas), heads, 2, dtype=torch.float64, device=prep.device)
+    sums = _sums(prep, alphas, heads, classes, loss, budget, stats)
+    both = torch.cat([sums.sum(-1, keepdim=True), stats], dim=-1)
+    return PointStatistics(both.cpu().numpy(), prep.n)
+
+
+def _checked(model, directions, X, y, alphas, classes, heads, loss, device, budget, prepared):
+    """(prepared, alphas on its device, budget), with the arguments checked."""
     if loss not in LOSSES:
         per_class_loss(torch.zeros(1, 2), loss)  # raises the standard error
     prep = prepared or prepare(model, directions, X, y, classes, device)
@@ -62,15 +89,17 @@ def evaluate_points(model: nn.Sequential, directions: list[Direction], X, y, alp
     if prep.outputs != heads * classes:
         raise ConfigError(f"the network has {prep.outputs} outputs; heads x classes = "
                           f"{heads * classes}")
-    budget = budget or default_budget(prep.device, isinstance(prep, FamilyPrepared))
+    return prep, alphas, budget or default_budget(prep.device, isinstance(prep, FamilyPrepared))
+
+
+def _sums(prep, alphas, heads, classes, loss, budget, stats=None) -> torch.Tensor:
+    """Per-class loss sums (P, heads, K) on the path ``prep`` chose (``stats`` filled too)."""
     with torch.no_grad():
         if isinstance(prep, FamilyPrepared):
-            sums = family_sums(prep, alphas, heads, classes, loss, budget)
-        elif prep.sep is not None:
-            sums = separable_sums(prep.sep, alphas, loss, budget)
-        else:
-            sums = tiled_sums(prep, alphas, heads, classes, loss, budget)
-    return _means(prep, sums)
+            return family_sums(prep, alphas, heads, classes, loss, budget, stats)
+        if prep.sep is not None:
+            return separable_sums(prep.sep, alphas, loss, budget, stats)
+        return tiled_sums(prep, alphas, heads, classes, loss, budget, stats)
 
 
 def _means(prep: Prepared, sums: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

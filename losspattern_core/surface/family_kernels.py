@@ -44,10 +44,10 @@ def general_tiles(prep: FamilyPrepared, budget: int) -> tuple[int, int]:
 
 
 def one_row_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
-                 loss: str, budget: int) -> torch.Tensor:
+                 loss: str, budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
     """Every sample gives the same logits: the first moved module outputs its bias at the
     point as constant maps, the rest of the network runs with batch = points, and the sums are
-    l(p, k) times the class counts."""
+    l(p, k) times the class counts (loss^2: sum_k n_k l_k^2; correct: n of the arg-max class)."""
     net = prep.net
     f, mod = net.first, net.mods[net.first]
     out_shape = net.shapes[f + 1]
@@ -60,22 +60,31 @@ def one_row_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
         b = bias.expand(len(a), -1) if db is None else bias + a @ db          # (p, C)
         h = bias_view(mod, b, len(out_shape)).expand(len(a), 1, *out_shape)
         out, _ = run_points(net, f + 1, len(net.mods), h, a, True)
-        ell = per_class_loss(out.reshape(len(a), heads, classes), loss)
+        logits = out.reshape(len(a), heads, classes)
+        ell = per_class_loss(logits, loss)
         sums[s:s + pts] = ell.double() * prep.class_n
+        if stats is not None:
+            stats[s:s + pts, :, 0] += (ell.double().square() * prep.class_n).sum(-1)
+            stats[s:s + pts, :, 1] += prep.class_n[logits.argmax(-1)]
     return sums
 
 
 def _sample_sums(out: torch.Tensor, y: torch.Tensor, onehot: torch.Tensor, heads: int,
-                 classes: int, loss: str) -> torch.Tensor:
-    """Per-class loss sums (p, H, K) float64 from logits (p, B, H*K) of B labelled samples."""
+                 classes: int, loss: str, stats: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-class loss sums (p, H, K) float64 from logits (p, B, H*K) of B labelled samples;
+    ``stats`` (p, H, 2), if given, gets their loss^2 and correct counts added."""
     p, b = out.shape[:2]
-    ell = per_class_loss(out.reshape(p, b, heads, classes), loss)
+    logits = out.reshape(p, b, heads, classes)
+    ell = per_class_loss(logits, loss)
     ell = ell.gather(3, y.view(1, b, 1, 1).expand(p, b, heads, 1)).squeeze(3)     # (p, B, H)
+    if stats is not None:
+        stats[..., 0] += ell.double().square().sum(1)
+        stats[..., 1] += (logits.argmax(3) == y.view(1, b, 1)).sum(1).double()
     return torch.matmul(ell.transpose(1, 2).double(), onehot)
 
 
 def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
-                 loss: str, budget: int) -> torch.Tensor:
+                 loss: str, budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
     """Blocks of samples (outer) x tiles of points (inner): the unmoved prefix runs once per
     sample, an affine first moved module is z + 1 products per sample (``AffineSplit``), the
     rest runs per point (``run_points``)."""
@@ -95,16 +104,19 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
             else:
                 h, start = a, f
             out, _ = run_points(net, start, len(net.mods), h, al, split is not None)
-            sums[t0:t0 + pts] += _sample_sums(out, y, oh, heads, classes, loss)
+            sums[t0:t0 + pts] += _sample_sums(out, y, oh, heads, classes, loss,
+                                              None if stats is None else stats[t0:t0 + pts])
         del split
     return sums
 
 
 def family_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
-                loss: str, budget: int) -> torch.Tensor:
-    """Per-class loss sums (P, heads, K), float64, on the structure ``prep`` found."""
+                loss: str, budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-class loss sums (P, heads, K), float64, on the structure ``prep`` found; ``stats``
+    (P, heads, 2), if given, is filled too (``statistics``)."""
     if prep.mode == "one_row":
-        return one_row_sums(prep, alphas, heads, classes, loss, budget)
+        return one_row_sums(prep, alphas, heads, classes, loss, budget, stats)
     if prep.mode == "separable":
-        return separable_sums(dataclasses.replace(prep.sep, budget=budget), alphas, loss, budget)
-    return general_sums(prep, alphas, heads, classes, loss, budget)
+        return separable_sums(dataclasses.replace(prep.sep, budget=budget), alphas, loss, budget,
+                              stats)
+    return general_sums(prep, alphas, heads, classes, loss, budget, stats)

@@ -143,10 +143,12 @@ def per_point(prep: Prepared, alpha: torch.Tensor) -> dict:
 
 
 def loss_sums(prep: Prepared, lt: torch.Tensor, r0: int, r1: int, heads: int,
-              classes: int, loss: str) -> torch.Tensor:
+              classes: int, loss: str, stats: torch.Tensor | None = None) -> torch.Tensor:
     """Per-class loss sums (p, heads, K) over rows r0:r1 from transposed logits (p, H*K, u).
 
-    Same formulas as ``losses.per_class_loss``; the sums over rows are taken in float64."""
+    Same formulas as ``losses.per_class_loss``; the sums over rows are taken in float64.
+    ``stats`` (p, heads, 2) float64, if given, gets the rows' loss^2 and correct counts added
+    (``statistics``)."""
     p, _, u = lt.shape
     lg = lt.reshape(p, heads, classes, u)
     if loss == "cross_entropy":
@@ -158,9 +160,25 @@ def loss_sums(prep: Prepared, lt: torch.Tensor, r0: int, r1: int, heads: int,
     if prep.label is not None:
         lab = prep.label[r0:r1].view(1, 1, 1, u).expand(p, heads, 1, u)
         ell = fixed + sign * lg.gather(2, lab).squeeze(2)                       # (p, H, u)
+        if stats is not None:
+            _label_statistics(stats, ell, lg, lab, prep.label_w[r0:r1].sum(1))
         return torch.matmul(ell.double(), prep.label_w[r0:r1])                 # (p, H, K)
     ell = fixed.unsqueeze(2) + sign * lg                                        # (p, H, K, u)
-    return (ell.double() * prep.counts[r0:r1].T).sum(-1)
+    counts_t = prep.counts[r0:r1].T                                             # (K, u)
+    if stats is not None:
+        stats[..., 0] += (ell.double().square() * counts_t).sum((2, 3))
+        pred = lg.argmax(2, keepdim=True)                                       # (p, H, 1, u)
+        stats[..., 1] += counts_t.expand(p, heads, classes, u).gather(2, pred).sum((2, 3))
+    return (ell.double() * counts_t).sum(-1)
+
+
+def _label_statistics(stats: torch.Tensor, ell: torch.Tensor, lg: torch.Tensor,
+                      lab: torch.Tensor, weight: torch.Tensor) -> None:
+    """stats += loss^2 and correct counts of rows that each hold one class ``lab``, each row
+    standing for ``weight`` (u,) samples."""
+    stats[..., 0] += torch.matmul(ell.double().square(), weight)
+    correct = lg.argmax(2) == lab.squeeze(2)                                    # (p, H, u)
+    stats[..., 1] += torch.matmul(correct.double(), weight)
 
 
 def tiles(prep: Prepared, budget: int) -> tuple[int, int]:
@@ -185,8 +203,9 @@ def tiles(prep: Prepared, budget: int) -> tuple[int, int]:
 
 
 def tiled_sums(prep: Prepared, alphas: torch.Tensor, heads: int, classes: int, loss: str,
-               budget: int) -> torch.Tensor:
-    """Per-class loss sums (P, heads, K), float64, tile by tile (the general path)."""
+               budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-class loss sums (P, heads, K), float64, tile by tile (the general path); ``stats``
+    (P, heads, 2), if given, is filled too (``loss_sums``)."""
     pts, rows = tiles(prep, budget)
     sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
     for s in range(0, len(alphas), pts):
@@ -196,5 +215,6 @@ def tiled_sums(prep: Prepared, alphas: torch.Tensor, heads: int, classes: int, l
             r1 = min(prep.rows, r0 + rows)
             h0, j0 = first_layers(prep, a, r0, r1, pp)
             h = tail(prep, h0, pp, j0)
-            sums[s:s + pts] += loss_sums(prep, h, r0, r1, heads, classes, loss)
+            sums[s:s + pts] += loss_sums(prep, h, r0, r1, heads, classes, loss,
+                                         None if stats is None else stats[s:s + pts])
     return sums

@@ -22,6 +22,7 @@ from losspattern_core.losses import (
 
 from .directions import LayerDeltas
 from .layers import Affine, run_layers
+from .statistics import separable_statistics
 
 _BLOCK = 8192   # rows per pass when computing c(x)
 
@@ -125,10 +126,13 @@ def _mse_sums(sep, g: torch.Tensor, nk: torch.Tensor) -> torch.Tensor:
             - 2 * nk * gd + nk)
 
 
-def separable_sums(sep, alphas: torch.Tensor, loss: str, budget: int) -> torch.Tensor:
+def separable_sums(sep, alphas: torch.Tensor, loss: str, budget: int,
+                   stats: torch.Tensor | None = None) -> torch.Tensor:
     """Per-class loss sums (P, H, K), float64, for a separable network: ``sep`` is a
     ``Separable`` or anything with its ``heads``, ``classes``, ``rows``, ``mse_a``, ``mse_c`` and
-    ``g(alpha)`` (the family path's ``FamilySeparable``)."""
+    ``g(alpha)`` (the family path's ``FamilySeparable``). ``stats`` (P, H, 2), if given, gets
+    loss^2 and correct counts from c(x) + g(alpha) formed per sample
+    (``statistics.separable_statistics``; the loss sums stay the factorised ones)."""
     H, K, u = sep.heads, sep.classes, sep.rows.c.shape[0]
     sums = torch.zeros(len(alphas), H, K, dtype=torch.float64, device=alphas.device)
     tile = max(1, budget // (2 * K))         # the fallback's (p, rows, K) float64 fits budget
@@ -141,4 +145,6 @@ def separable_sums(sep, alphas: torch.Tensor, loss: str, budget: int) -> torch.T
             sums[s:s + pts] += _mse_sums(sep, g, sep.rows.class_n)
         else:
             sums[s:s + pts] += separable_cross_entropy_sums(sep.rows, g, rows)
+        if stats is not None:
+            separable_statistics(sep.rows, g, loss, stats[s:s + pts], budget)
     return sums
