@@ -5,7 +5,8 @@ A worker receives only a bundle folder's path, the split names and a plain (P, z
 points. It loads the bundle through the core's validated loader (``io.bundle.load_bundle``:
 JSON, safetensors and numeric .npy only, every checksum checked; nothing is unpickled) and the
 data itself, by the dataset name the bundle records, then runs the exact evaluator
-(``surface.evaluate_points``) on the chunk. The loaded bundle, data and the evaluator's
+(``surface.evaluate_points``, or ``surface.point_statistics`` for loss and accuracy together)
+on the chunk. The loaded bundle, data and the evaluator's
 per-split preparation are cached per worker process, keyed by the folder and the SHA-256 of its
 construction.json, so a worker that evaluates many chunks loads them once.
 """
@@ -23,8 +24,6 @@ import torch
 # file removes it and fails as the file says ("raise": an exception; "exit": the worker process
 # dies), so a test can check that a failed or lost chunk is evaluated again. Unset in normal use.
 FAIL_ONCE_ENV = "LOSSPATTERN_RAY_FAIL_ONCE"
-
-ACCURACY_CHUNK = 4096  # samples per forward pass of the accuracy count
 
 _CACHE: dict[tuple[str, str], dict] = {}
 
@@ -118,34 +117,12 @@ def split_tiles(bundle_dir: str, splits: tuple[str, ...], device: str = "cpu") -
     return {s: tile_points(_split(state, s, dev)[2], dev) for s in splits}
 
 
-def accuracy_points(model, directions, X, y, alphas, *, classes: int,
-                    heads: int = 1) -> np.ndarray:
-    """Share of samples whose arg-max logit is the label, per point and head: (P, heads).
-
-    Exact over the split: one eval-mode forward pass of the network at each point, in chunks of
-    ``ACCURACY_CHUNK`` samples (the model is never modified)."""
-    from losspattern_core.surface import params_at
-
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    out = np.zeros((len(alphas), heads))
-    with torch.no_grad():
-        for j, alpha in enumerate(np.asarray(alphas, dtype=np.float64)):
-            params = params_at(model, directions, alpha)
-            correct = torch.zeros(heads, dtype=torch.float64)
-            for s in range(0, len(y), ACCURACY_CHUNK):
-                logits = torch.func.functional_call(model, params, (X[s:s + ACCURACY_CHUNK],))
-                pred = logits.reshape(-1, heads, classes).argmax(-1)
-                correct += (pred == y[s:s + ACCURACY_CHUNK, None]).sum(0).double()
-            out[j] = (correct / len(y)).numpy()
-    return out
-
-
 def evaluate_chunk(bundle_dir: str, points: np.ndarray, splits: tuple[str, ...],
                    accuracy: bool = True, device: str = "cpu") -> dict:
     """{split: {"loss": (P, heads), "acc": (P, heads)}} at ``points`` (P, z), exact over each
-    split (``acc`` only with ``accuracy``). The loss is ``evaluate_points``'s, bit for bit."""
-    from losspattern_core.surface import evaluate_points
+    split (``acc`` only with ``accuracy``). The loss is ``evaluate_points``'s, bit for bit; the
+    accuracy comes from the same kernels (``surface.point_statistics``)."""
+    from losspattern_core.surface import evaluate_points, point_statistics
 
     _maybe_fail_once()
     state = _state(bundle_dir)
@@ -155,11 +132,11 @@ def evaluate_chunk(bundle_dir: str, points: np.ndarray, splits: tuple[str, ...],
     out = {}
     for split in splits:
         X, y, prep = _split(state, split, dev)
-        loss, _ = evaluate_points(b.model, b.directions, X, y, points, classes=b.classes,
-                                  heads=b.heads, loss=b.meta.get("loss", "cross_entropy"),
-                                  device=dev, prepared=prep)
-        out[split] = {"loss": loss}
+        kw = dict(classes=b.classes, heads=b.heads, loss=b.meta.get("loss", "cross_entropy"),
+                  device=dev, prepared=prep)
         if accuracy:
-            out[split]["acc"] = accuracy_points(b.model, b.directions, X, y, points,
-                                                classes=b.classes, heads=b.heads)
+            got = point_statistics(b.model, b.directions, X, y, points, **kw)
+            out[split] = {"loss": got.loss, "acc": got.acc}
+        else:
+            out[split] = {"loss": evaluate_points(b.model, b.directions, X, y, points, **kw)[0]}
     return out

@@ -1,10 +1,10 @@
 """Loss and accuracy of a network at many points along dense directions, over a split.
 
-Each point theta_0 + sum_i alpha_i theta_i is one forward pass of the whole split (in sample
-chunks) through ``torch.func.functional_call``: the model is never modified, the network runs
-in eval mode (BatchNorm with its running statistics), and the parameters at a point are formed
-exactly as ``surface.naive_surface`` forms them (theta_0, then + alpha_i theta_i in direction
-order), so the two agree to float32 rounding. Sums are accumulated in float64.
+The values come from the exact batched evaluator (``surface.point_statistics``: the same
+kernels and tiles ``surface.evaluate_points`` and the benchmark run), which also accumulates
+each point's sum of loss^2 and its number of correctly classified samples (arg-max logit, torch's
+first maximum, equal to the label), in float64. The model is never modified and is evaluated in
+eval mode (BatchNorm with its running statistics).
 
 Exact by default: every sample of the split. When the split given is a random subsample of n
 out of N samples (``population=N``), each value comes with its standard error, the sampling
@@ -12,8 +12,11 @@ error of a mean drawn without replacement: s / sqrt(n) * sqrt((N - n) / (N - 1))
 per-sample standard deviation of the loss (or of the 0/1 correctness, for accuracy). Over the
 whole split (n = N) the standard error is 0.
 
-``measure_points`` is a generator of ``Frame``s (phase ``"surface"``, one per point): a progress
-tick and a cancellation point.
+The split is prepared (``surface.prepare``) in blocks of samples, once (``SplitPreparation``;
+``explore.run.measure_levels`` keeps one per split for every level of the grid), and the points
+are measured in batches: ``measure_points`` is a generator of ``Frame``s, one per (batch of
+points, block of samples), each a progress tick and a cancellation point. The batch grows or
+shrinks so that a frame comes about every ``FRAME_S`` seconds; sums are additive over blocks.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import torch
 from torch import nn
 
 from losspattern_core.frames import Frame
-from losspattern_core.losses import per_class_loss
-from losspattern_core.surface import Direction
+from losspattern_core.surface import Direction, point_statistics, prepare
 
-CHUNK = 4096   # samples per forward pass (a conv network's activations stay bounded)
+BLOCK_ROWS = 16384   # samples per prepared block of flat rows (an MLP's point costs microseconds)
+BLOCK_IMAGES = 1024  # samples per prepared block of images (a CNN's point costs ~0.1 ms each)
+FRAME_S = 0.25       # aimed seconds of work between two frames
+MAX_POINTS = 4096    # points per batch at most
 
 
 @dataclass
@@ -60,43 +65,105 @@ def _stderr(mean: np.ndarray, mean_sq: np.ndarray, n: int, population: int) -> n
     return np.sqrt(var / n) * math.sqrt((population - n) / (population - 1))
 
 
+def _stand_in(model: nn.Module) -> list[Direction]:
+    """One direction along the last parameter, for measuring the network itself (alpha = 0
+    gives theta_0 exactly): the evaluator needs at least one moved parameter."""
+    name, p = list(model.named_parameters())[-1]
+    return [Direction(tensors={name: torch.ones_like(p.detach())})]
+
+
+class SplitPreparation:
+    """The evaluator's preparation of one split for (model, directions), per block of samples,
+    made on first use and kept for every later batch of points (and level of the grid).
+
+    ``block``: samples per block (default ``BLOCK_ROWS`` for flat rows, ``BLOCK_IMAGES`` for
+    images), which bounds the memory of one preparation and the work between two frames."""
+
+    def __init__(self, model: nn.Module, directions: list[Direction], X, y, *,
+                 block: int | None = None):
+        self.model = model
+        self.directions = list(directions) or _stand_in(model)
+        self.device = next(model.parameters()).device
+        self.X, self.y = X, np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
+        self.n = len(self.y)
+        flat = np.ndim(X) == 2
+        self.block = max(1, int(block or (BLOCK_ROWS if flat else BLOCK_IMAGES)))
+        self.blocks = max(1, -(-self.n // self.block))
+        self.classes = self._outputs()
+        self._prepared: dict[int, object] = {}
+
+    def _outputs(self) -> int:
+        """The network's output width (heads = 1: the number of classes)."""
+        net = copy.deepcopy(self.model).eval()
+        x = torch.as_tensor(np.asarray(self.X[:1]), dtype=torch.float32, device=self.device)
+        with torch.no_grad():
+            return int(net(x).shape[-1])
+
+    def prepared(self, b: int):
+        """The preparation of block ``b`` (samples b * block to (b + 1) * block)."""
+        if b not in self._prepared:
+            s0, s1 = b * self.block, min(self.n, (b + 1) * self.block)
+            self._prepared[b] = prepare(self.model, self.directions, self.X[s0:s1],
+                                        self.y[s0:s1], self.classes, self.device)
+        return self._prepared[b]
+
+    def sums(self, b: int, alphas: np.ndarray, loss: str, budget: int | None) -> np.ndarray:
+        """(P, 3) float64 sums over block ``b``: loss, loss^2, correct samples."""
+        prep = self.prepared(b)
+        got = point_statistics(self.model, self.directions, None, None, alphas,
+                               classes=self.classes, loss=loss, device=self.device,
+                               budget=budget, prepared=prep)
+        return got.sums[:, 0]
+
+
+def _next_batch(batch: int, took: float, left: int) -> int:
+    """Points in the next batch: doubled while a frame's work is well under ``FRAME_S``,
+    halved when it is well over."""
+    if took < FRAME_S / 2:
+        batch *= 2
+    elif took > 2 * FRAME_S:
+        batch //= 2
+    return max(1, min(batch, MAX_POINTS, left))
+
+
 def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, *,
                    loss: str = "cross_entropy", population: int | None = None,
-                   chunk: int = CHUNK, phase: str = "surface",
+                   phase: str = "surface", block: int | None = None, points: int | None = None,
+                   prepared: SplitPreparation | None = None, budget: int | None = None,
                    ) -> Generator[Frame, None, PointValues]:
     """Mean loss and accuracy over every sample of (X, y) at each point of ``alphas`` (P, z).
 
     ``X`` has the network's input shape. ``population``: the size of the split that (X, y) is
     a random subsample of (None: (X, y) is the whole split, the values are exact).
-    ``phase`` names the frames (progress displays restart on a new phase).
+    ``phase`` names the frames (progress displays restart on a new phase). ``block``: samples
+    per prepared block; ``points``: points per batch (None: adapted so that a frame comes
+    about every ``FRAME_S`` s); ``prepared``: a ``SplitPreparation`` of this model, these
+    directions and this split to reuse (``X``, ``y`` and ``block`` are then its own);
+    ``budget``: the evaluator's tile budget. Frames count (point, block) pairs: step of
+    total = P x blocks.
     """
-    net = copy.deepcopy(model).eval()
-    device = next(net.parameters()).device
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32, device=device)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
+    prep = prepared or SplitPreparation(model, directions, X, y, block=block)
     alphas = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), len(directions))
-    base = {k: v.detach() for k, v in net.named_parameters()}
-    buffers = {k: v.detach() for k, v in net.named_buffers()}
-    deltas = [d.delta(net) for d in directions]
-    n = len(y)
-    population = n if population is None else int(population)
-    sums = np.zeros((len(alphas), 3))        # loss, loss^2, correct
-    start = time.perf_counter()
-    with torch.no_grad():
-        for j, alpha in enumerate(alphas):
-            params = {k: v.clone() for k, v in base.items()}
-            for a, dl in zip(alpha, deltas, strict=True):
-                for k, t in dl.items():
-                    params[k].add_(float(a) * t)
-            for s in range(0, n, chunk):
-                logits = torch.func.functional_call(net, {**params, **buffers},
-                                                    (X[s:s + chunk],))
-                yc = y[s:s + chunk]
-                ell = per_class_loss(logits, loss).gather(1, yc.view(-1, 1)).squeeze(1).double()
-                sums[j] += [float(ell.sum()), float((ell**2).sum()),
-                            float((logits.argmax(1) == yc).sum())]
-            yield Frame(j + 1, len(alphas), float(sums[j, 0] / n), time.perf_counter() - start,
-                        phase=phase, message=f"{j + 1}/{len(alphas)} points x {n} samples")
+    if not directions:
+        alphas = np.zeros((len(alphas), 1))
+    n, total, nb = prep.n, len(alphas), prep.blocks
+    sums = np.zeros((total, 3))
+    start, s, batch = time.perf_counter(), 0, points or 1
+    while s < total:
+        e, took = min(total, s + batch), 0.0
+        for b in range(nb):
+            prep.prepared(b)
+            t = time.perf_counter()
+            sums[s:e] += prep.sums(b, alphas[s:e], loss, budget)
+            took = max(took, time.perf_counter() - t)
+            seen = min(n, (b + 1) * prep.block)
+            yield Frame(s * nb + (b + 1) * (e - s), total * nb, float(sums[e - 1, 0] / seen),
+                        time.perf_counter() - start, phase=phase,
+                        message=f"{e if b == nb - 1 else s}/{total} points x {n} samples "
+                                f"(block {b + 1}/{nb})")
+        s = e
+        batch = points or _next_batch(batch, took, total - s)
     mean, mean_sq, acc = sums[:, 0] / n, sums[:, 1] / n, sums[:, 2] / n
+    population = n if population is None else int(population)
     return PointValues(mean, acc, _stderr(mean, mean_sq, n, population),
                        _stderr(acc, acc, n, population))

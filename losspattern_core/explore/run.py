@@ -27,7 +27,7 @@ from losspattern_core.frames import Frame
 from losspattern_core.grid import flat_positions, level_indices, range_points
 
 from .config import ExploreConfig, ResolvedExplore, resolve_explore
-from .measure import PointValues, measure_points
+from .measure import PointValues, SplitPreparation, measure_points
 from .origin import check_hessian_memory, choose_directions, origin_network
 
 SPLITS = ("train", "test")
@@ -143,15 +143,17 @@ def measure_levels(result: ExploreResult, cancel=None
     for split in cfg.splits:
         rows = None if result.subset is None else result.subset.get(split)
         X, y = result.resolved.split(split, rows)
-        data[split] = (X, y, None if rows is None else len(result.resolved.indices(split)))
+        # prepared once per split (block by block, on first use), reused by every level
+        data[split] = (SplitPreparation(result.model, result.directions, X, y),
+                       None if rows is None else len(result.resolved.indices(split)))
     levels = level_indices(grid, min(cfg.start, grid))
     for k, idx in enumerate(levels):
         flat = flat_positions(idx, grid, z)
         todo = flat[~done[flat]]
-        for split, (X, y, population) in data.items():
+        for split, (prepared, population) in data.items():
             got = yield from _guard(measure_points(
-                result.model, result.directions, X, y, alphas[todo], population=population,
-                loss="cross_entropy"), cancel)
+                result.model, result.directions, None, None, alphas[todo],
+                population=population, loss="cross_entropy", prepared=prepared), cancel)
             values[split].put(todo, got)
         done[todo] = True
         shape = (len(idx),) * z

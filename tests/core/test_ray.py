@@ -15,14 +15,14 @@ import torch
 
 from losspattern_core.data.datasets import load_dataset
 from losspattern_core.distributed import RayUnavailable, ray_surfaces
-from losspattern_core.distributed.chunk import FAIL_ONCE_ENV, accuracy_points, evaluate_chunk
+from losspattern_core.distributed.chunk import FAIL_ONCE_ENV, evaluate_chunk
 from losspattern_core.distributed.connect import IMPORT_ALLOWANCE_S, import_ray, probe
 from losspattern_core.errors import LossPatternError
 from losspattern_core.grid import range_points
 from losspattern_core.io.bundle import load_bundle
 from losspattern_core.measure.verify import bundle_split
 from losspattern_core.networks import NetworkSpec, build_network
-from losspattern_core.surface import evaluate_points, random_direction
+from losspattern_core.surface import evaluate_points, point_statistics, random_direction
 
 GRID = 16
 
@@ -52,7 +52,7 @@ def local(bundle):
     for s in ("train", "test"):
         X, y = bundle_split(b, ds, s)
         out[s] = {"loss": evaluate_points(b.model, b.directions, X, y, pts, classes=10)[0],
-                  "acc": accuracy_points(b.model, b.directions, X, y, pts, classes=10)}
+                  "acc": point_statistics(b.model, b.directions, X, y, pts, classes=10).acc}
     return pts, out
 
 
