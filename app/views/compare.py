@@ -151,7 +151,9 @@ def drawn(arr: np.ndarray, heads: int, head: int) -> np.ndarray:
 
 class CompareView(QWidget):
     """The Compare tab. ``comparison`` is what is drawn (whole arrays); ``arrays`` holds the
-    drawn planes "a", "b", "diff" (tests); ``labels`` the provenance lines."""
+    drawn planes "a", "b", "diff" (tests); ``labels`` the provenance lines. The plots
+    (``plots``, ``images``, ``curves``, the colour bars) are made when the tab is first shown
+    (most sessions never open it; they cost start-up time) and drawn from then on."""
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -196,7 +198,15 @@ class CompareView(QWidget):
         lay.addWidget(self.label_b)
         lay.addWidget(self.note)
         lay.addWidget(self.glw, 1)
-        self._plots()
+        self.plots: dict | None = None   # made by _plots on the first show
+        self._drawn_with = (1, 0)          # (heads, head) of the last _draw
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self.plots is None:
+            self._plots()
+            self._fit_panels()
+            self._paint(*self._drawn_with)
 
     def _plots(self) -> None:
         self.plots, self.images, self.curves = {}, {}, {}
@@ -227,6 +237,10 @@ class CompareView(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Three panels of one size, about square (titles and axes around the images)."""
         super().resizeEvent(event)
+        if self.plots is not None:
+            self._fit_panels()
+
+    def _fit_panels(self) -> None:
         size = self.glw.size()
         side = max(120.0, min((size.width() - 200) / 3, size.height() - 10))
         for plot in self.plots.values():
@@ -323,6 +337,13 @@ class CompareView(QWidget):
                           f"{c.note}.")
         for key, arr in (("a", c.a), ("b", c.b), ("diff", c.diff)):
             self.arrays[key] = None if arr is None else drawn(arr, heads, head)
+        self._drawn_with = (heads, head)
+        if self.plots is not None:
+            self._paint(heads, head)
+
+    def _paint(self, heads: int, head: int) -> None:
+        """Put ``arrays`` into the plots, with their levels and titles."""
+        c = self.comparison
         lo, hi = c.levels
         dmax = c.diff_max
         for key, levels in (("a", (lo, hi)), ("b", (lo, hi)), ("diff", (-dmax, dmax))):

@@ -1,7 +1,8 @@
 """The views' tabs: heatmaps (slices for z = 3), the 3-D view (surface or volume), the
 z = 1 curves, and Compare (two finished runs side by side). Observes the state: tab texts
 and which tabs are on follow the shown z, the current tab is ``state.view.tab`` (and choosing
-a tab writes it)."""
+a tab writes it). The 3-D volume view is built the first time it is needed (a z = 3 surface
+shown, or ``volume3d`` asked for): its canvas costs start-up time most sessions never use."""
 
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ class ViewTabs(QTabWidget):
         super().__init__(parent)
         self.state, self._z = state, None
         self.heatmaps, self.curves = HeatmapsView(state), CurvesView(state)
-        self.surface3d, self.volume3d = SurfaceView(), VolumeView()
+        self.surface3d, self._volume3d = SurfaceView(), None
         self.stack3d = QStackedWidget()
-        for view in (self.surface3d, self.volume3d):
-            view.bind(state)
-            self.stack3d.addWidget(view)
+        self.surface3d.bind(state)
+        self.stack3d.addWidget(self.surface3d)
         self.compare = CompareView(state)
         for widget, text in ((self.heatmaps, TABS[2][0]), (self.stack3d, TABS[2][1]),
                              (self.curves, TAB_CURVES), (self.compare, TAB_COMPARE)):
@@ -36,6 +36,15 @@ class ViewTabs(QTabWidget):
         state.events.shown.connect(self._sync)
         state.events.view.connect(self._sync)
         self._sync()
+
+    @property
+    def volume3d(self) -> VolumeView:
+        """The z = 3 view, built (and bound to the state) on first use."""
+        if self._volume3d is None:
+            self._volume3d = VolumeView()
+            self._volume3d.bind(self.state)
+            self.stack3d.addWidget(self._volume3d)
+        return self._volume3d
 
     def view3d(self):
         """The 3-D view of the current mode (surface for z = 2, volume for z = 3)."""

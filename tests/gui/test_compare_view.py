@@ -32,6 +32,9 @@ def test_two_runs_share_levels_and_the_difference_is_a_minus_b(window):
     b = finish(st, 2, -0.2)
     view = window.tabs.compare
     view.choose(1, 2, "train")
+    assert view.plots is None   # the tab was never shown: its plots are not made yet
+    window.tabs.setCurrentWidget(view)   # the user opens Compare: made and drawn
+    assert view.plots is not None and view.isVisible()
     c = view.comparison
     assert not c.problem and "same 16-point grid" in c.note
     assert np.array_equal(c.diff, a.surfaces["train"].array - b.surfaces["train"].array)

@@ -54,8 +54,13 @@ def evaluator_surface(result, ds, split: str) -> np.ndarray:
 
 
 def test_random_run_streams_training_then_levels_equal_to_the_evaluator(qtbot, window):
+    assert not window.explore.built and not window.explore.running   # nothing built yet
+    window.explore_dock.toggleViewAction().trigger()   # View → Explore… (Ctrl+Shift+X)
+    assert window.explore_dock.isVisible() and window.explore.built
+    assert window.explore_dock.widget() is window.explore.tabs
+    qtbot.waitUntil(window.explore.mode.isVisible, timeout=10_000)
     show_explore(window)
-    assert window.explore_dock.isVisible()
+    assert window.explore.tabs.currentIndex() == 0
     mode = window.explore.mode
     mode, order = run_explore(qtbot, mode, ExploreSettings(kind="random", **TINY))
     assert mode.steps_seen == 20

@@ -91,8 +91,10 @@ def test_a_new_pattern_shows_its_target_at_once(state):
 
 def test_closing_asks_while_an_explore_run_is_under_way(window, monkeypatch):
     from app import messages
+    from app.explore_mode.dock import show_explore
     from app.explore_mode.mode import ExploreMode
 
+    show_explore(window)   # an explore run starts in the Explore dock, built when first shown
     monkeypatch.setattr(ExploreMode, "running", property(lambda self: True))
     asked = []
     monkeypatch.setattr(messages, "confirm", lambda p, t, text: asked.append(text) or False)
