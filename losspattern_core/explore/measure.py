@@ -65,6 +65,12 @@ def _stderr(mean: np.ndarray, mean_sq: np.ndarray, n: int, population: int) -> n
     return np.sqrt(var / n) * math.sqrt((population - n) / (population - 1))
 
 
+def _moves(model: nn.Module, directions: list[Direction]) -> bool:
+    """Whether any direction moves any parameter (an interpolation from a network to itself
+    does not)."""
+    return any(bool(torch.any(t != 0)) for d in directions for t in d.delta(model).values())
+
+
 def _stand_in(model: nn.Module) -> list[Direction]:
     """One direction along the last parameter, for measuring the network itself (alpha = 0
     gives theta_0 exactly): the evaluator needs at least one moved parameter."""
@@ -82,7 +88,9 @@ class SplitPreparation:
     def __init__(self, model: nn.Module, directions: list[Direction], X, y, *,
                  block: int | None = None):
         self.model = model
-        self.directions = list(directions) or _stand_in(model)
+        # no direction, or none that moves anything: every point is theta_0 itself
+        self.still = not _moves(model, directions)
+        self.directions = _stand_in(model) if self.still else list(directions)
         self.device = next(model.parameters()).device
         self.X, self.y = X, np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
         self.n = len(self.y)
@@ -144,7 +152,7 @@ def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, 
     """
     prep = prepared or SplitPreparation(model, directions, X, y, block=block)
     alphas = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), len(directions))
-    if not directions:
+    if prep.still:
         alphas = np.zeros((len(alphas), 1))
     n, total, nb = prep.n, len(alphas), prep.blocks
     sums = np.zeros((total, 3))

@@ -170,6 +170,10 @@ def test_no_directions_measures_the_network_itself():
     ref = float(per_class_loss(logits, "cross_entropy")
                 .gather(1, torch.as_tensor(y).view(-1, 1)).double().mean())
     assert got.loss[0] == pytest.approx(ref, rel=1e-6)
+    still = [Direction(tensors={"0.bias": torch.zeros_like(m[0].bias)})]   # moves nothing
+    flat = drive(measure_points(m, still, X, y, np.array([[0.0], [2.0]])))
+    np.testing.assert_allclose(flat.loss, [ref, ref], rtol=1e-6)
+    np.testing.assert_array_equal(flat.acc, [ref_acc[0], ref_acc[0]])
 
 
 def test_measure_points_yields_a_frame_per_sample_block():
