@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.history_panel = HistoryPanel(st)
         self.recording = RunRecorder(st)   # the run's snapshots, for the forming animation
         self.heatmaps, self.curves = self.tabs.heatmaps, self.tabs.curves
-        self.surface3d, self.volume3d = self.tabs.surface3d, self.tabs.volume3d
+        self.surface3d = self.tabs.surface3d
         self._ready_callbacks = []
         self.actions = install_actions(self)
         self.opening = install_opening(self)   # File → Open bundle…, Open Recent; drops
@@ -145,6 +145,11 @@ class MainWindow(QMainWindow):
         else:
             self._ready_callbacks.append(callback)
 
+    @property
+    def volume3d(self):
+        """The 3-D volume view (z = 3), built on first use."""
+        return self.tabs.volume3d
+
     def view3d(self):
         """The 3-D view of the current mode (surface for z = 2, volume for z = 3)."""
         return self.tabs.view3d()
@@ -169,7 +174,7 @@ class MainWindow(QMainWindow):
         runs = self.state.runs
         lost = (["a run is under way (closing stops it)"] if self.state.running else []) + (
             ["an explore run is under way (closing stops it)"]
-            if self.explore.mode.running else []) + (
+            if self.explore.running else []) + (
             [f"run(s) {', '.join(map(str, runs.unsaved()))} not exported"]
             if runs.unsaved() else [])
         return not lost or messages.confirm(
