@@ -21,26 +21,29 @@ from losspattern_core.networks import Residual
 from .modules import ModuleNet, bias_view, point_params, sub_deltas
 
 
-def _halving_max_pool(mod: nn.Module, h: torch.Tensor) -> bool:
-    """Whether ``mod`` is a plain 2x2, stride-2 max pool of ``h``'s even-sized maps."""
+def _halving_max_pool(mod: nn.Module) -> bool:
+    """Whether ``mod`` is a plain 2x2, stride-2 max pool without padding (floor mode: an odd
+    last row or column is dropped, as ``max_pool2d`` drops it)."""
     if not isinstance(mod, nn.MaxPool2d) or mod.return_indices or mod.ceil_mode:
         return False
     two = {(2, 2), 2}
     return (mod.kernel_size in two and mod.stride in two and mod.padding in ({(0, 0), 0})
-            and mod.dilation in ({(1, 1), 1}) and h.shape[-1] % 2 == 0
-            and h.shape[-2] % 2 == 0)
+            and mod.dilation in ({(1, 1), 1}))
 
 
 def _max_of_four(h: torch.Tensor) -> torch.Tensor:
     """A 2x2, stride-2 max pool as the max of its four strided views: the same values bit for
-    bit, without the indices ``max_pool2d`` computes (about twice as fast on few channels)."""
+    bit, without the indices ``max_pool2d`` computes (about twice as fast on few channels).
+    Odd maps lose their last row or column first, as the pool's floor mode does."""
+    rows, cols = h.shape[-2] // 2 * 2, h.shape[-1] // 2 * 2
+    h = h[..., :rows, :cols]
     top = torch.maximum(h[..., 0::2, 0::2], h[..., 0::2, 1::2])
     return torch.maximum(top, torch.maximum(h[..., 1::2, 0::2], h[..., 1::2, 1::2]))
 
 
 def _plain(net: ModuleNet, mod: nn.Module, h: torch.Tensor, per_point: bool) -> torch.Tensor:
     """An unmoved module on every sample (of every point)."""
-    if per_point and _halving_max_pool(mod, h):
+    if per_point and _halving_max_pool(mod) and min(h.shape[-2:]) >= 2:
         return _max_of_four(h)
     if not per_point:
         return mod(net.layout(h))
