@@ -32,13 +32,27 @@ def _halving_max_pool(mod: nn.Module) -> bool:
 
 
 def _max_of_four(h: torch.Tensor) -> torch.Tensor:
-    """A 2x2, stride-2 max pool as the max of its four strided views: the same values bit for
-    bit, without the indices ``max_pool2d`` computes (about twice as fast on few channels).
-    Odd maps lose their last row or column first, as the pool's floor mode does."""
+    """A 2x2, stride-2 max pool of h (..., C, H, W): the same values bit for bit as
+    ``max_pool2d``, without the indices it computes. Odd maps lose their last row or column
+    first, as the pool's floor mode does."""
     rows, cols = h.shape[-2] // 2 * 2, h.shape[-1] // 2 * 2
+    hwc = h.movedim(-3, -1)
+    if hwc.is_contiguous():   # channels-last: max of row pairs (whole rows, one long vector
+        return _row_pairs_max(hwc[..., :rows, :, :], cols).movedim(-1, -3)   # op), then columns
     h = h[..., :rows, :cols]
     top = torch.maximum(h[..., 0::2, 0::2], h[..., 0::2, 1::2])
     return torch.maximum(top, torch.maximum(h[..., 1::2, 0::2], h[..., 1::2, 1::2]))
+
+
+def _row_pairs_max(t: torch.Tensor, cols: int) -> torch.Tensor:
+    """2x2 max pool of channels-last maps t (..., H, W, C) with H even: the max of each pair
+    of rows (each row W * C contiguous floats), then of each pair of columns; (..., H/2,
+    cols/2, C). About twice as fast as four strided views with few channels."""
+    *lead, h, w, c = t.shape
+    pairs = t.reshape(*lead, h // 2, 2, w * c)
+    m = torch.maximum(pairs[..., 0, :], pairs[..., 1, :])[..., :cols * c]
+    m = m.reshape(*lead, h // 2, cols // 2, 2, c)
+    return torch.maximum(m[..., 0, :], m[..., 1, :])
 
 
 def _plain(net: ModuleNet, mod: nn.Module, h: torch.Tensor, per_point: bool) -> torch.Tensor:

@@ -22,6 +22,10 @@ def test_max_of_four_equals_max_pool2d_bit_for_bit(size):
     assert torch.equal(_max_of_four(h), want)
     cl = h.flatten(0, 1).contiguous(memory_format=torch.channels_last)
     assert torch.equal(_max_of_four(cl), F.max_pool2d(cl, 2))
+    # per-point activations (P, B, C, H, W) laid out channels-last within each sample
+    per_point = cl.unflatten(0, (3, 5))
+    assert per_point.movedim(-3, -1).is_contiguous()
+    assert torch.equal(_max_of_four(per_point), want)
 
 
 def test_only_plain_halving_pools_take_the_shortcut():
