@@ -22,6 +22,7 @@ shrinks so that a frame comes about every ``FRAME_S`` seconds; sums are additive
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Generator
@@ -33,6 +34,9 @@ from torch import nn
 
 from losspattern_core.frames import Frame
 from losspattern_core.surface import Direction, point_statistics, prepare
+from losspattern_core.surface.evaluate import default_budget
+from losspattern_core.surface.families import FamilyPrepared
+from losspattern_core.surface.family_kernels import general_tiles
 
 BLOCK_ROWS = 16384   # samples per prepared block of flat rows (an MLP's point costs microseconds)
 BLOCK_IMAGES = 1024  # samples per prepared block of images (a CNN's point costs ~0.1 ms each)
@@ -95,10 +99,10 @@ class SplitPreparation:
         self.X, self.y = X, np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
         self.n = len(self.y)
         flat = np.ndim(X) == 2
-        self.block = max(1, int(block or (BLOCK_ROWS if flat else BLOCK_IMAGES)))
-        self.blocks = max(1, -(-self.n // self.block))
         self.classes = self._outputs()
         self._prepared: dict[int, object] = {}
+        self.block = max(1, int(block or (BLOCK_ROWS if flat else self._image_block())))
+        self.blocks = max(1, -(-self.n // self.block))
 
     def _outputs(self) -> int:
         """The network's output width (heads = 1: the number of classes)."""
@@ -106,6 +110,17 @@ class SplitPreparation:
         x = torch.as_tensor(np.asarray(self.X[:1]), dtype=torch.float32, device=self.device)
         with torch.no_grad():
             return int(net(x).shape[-1])
+
+    def _image_block(self) -> int:
+        """About ``BLOCK_IMAGES`` samples, a whole number of the evaluator's own sample blocks
+        (``family_kernels.general_tiles``), so that no block ends in a small remainder."""
+        one = prepare(self.model, self.directions, self.X[:1], self.y[:1], self.classes,
+                      self.device)
+        if not isinstance(one, FamilyPrepared) or one.mode != "general":
+            return BLOCK_IMAGES
+        inner = general_tiles(dataclasses.replace(one, n=self.n),
+                              default_budget(self.device, True))[0]
+        return inner * max(1, round(BLOCK_IMAGES / inner))
 
     def prepared(self, b: int):
         """The preparation of block ``b`` (samples b * block to (b + 1) * block)."""
