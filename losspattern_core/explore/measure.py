@@ -101,6 +101,7 @@ class SplitPreparation:
         flat = np.ndim(X) == 2
         self.classes = self._outputs()
         self._prepared: dict[int, object] = {}
+        self.batch = 1       # points per batch, as learned by the last measure_points call
         self.block = max(1, int(block or (BLOCK_ROWS if flat else self._image_block())))
         self.blocks = max(1, -(-self.n // self.block))
 
@@ -139,14 +140,14 @@ class SplitPreparation:
         return got.sums[:, 0]
 
 
-def _next_batch(batch: int, took: float, left: int) -> int:
+def _next_batch(batch: int, took: float) -> int:
     """Points in the next batch: doubled while a frame's work is well under ``FRAME_S``,
     halved when it is well over."""
     if took < FRAME_S / 2:
         batch *= 2
     elif took > 2 * FRAME_S:
         batch //= 2
-    return max(1, min(batch, MAX_POINTS, left))
+    return max(1, min(batch, MAX_POINTS))
 
 
 def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, *,
@@ -171,7 +172,7 @@ def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, 
         alphas = np.zeros((len(alphas), 1))
     n, total, nb = prep.n, len(alphas), prep.blocks
     sums = np.zeros((total, 3))
-    start, s, batch = time.perf_counter(), 0, points or 1
+    start, s, batch = time.perf_counter(), 0, points or prep.batch
     while s < total:
         e, took = min(total, s + batch), 0.0
         for b in range(nb):
@@ -184,8 +185,9 @@ def measure_points(model: nn.Module, directions: list[Direction], X, y, alphas, 
                         time.perf_counter() - start, phase=phase,
                         message=f"{e if b == nb - 1 else s}/{total} points x {n} samples "
                                 f"(block {b + 1}/{nb})")
+        if points is None and e - s == batch:   # a short last batch says nothing
+            batch = prep.batch = _next_batch(batch, took)
         s = e
-        batch = points or _next_batch(batch, took, total - s)
     mean, mean_sq, acc = sums[:, 0] / n, sums[:, 1] / n, sums[:, 2] / n
     population = n if population is None else int(population)
     return PointValues(mean, acc, _stderr(mean, mean_sq, n, population),

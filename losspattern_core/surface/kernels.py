@@ -14,6 +14,7 @@ from torch import nn
 
 from .layers import act_
 from .prepare import Prepared
+from .statistics import first_max_mask
 
 # relu(a + b) in one pass: a private aten op with a vectorised kernel on CPU only
 _ADD_RELU = getattr(torch.ops.aten, "_add_relu", None)
@@ -151,6 +152,7 @@ def loss_sums(prep: Prepared, lt: torch.Tensor, r0: int, r1: int, heads: int,
     (``statistics``)."""
     p, _, u = lt.shape
     lg = lt.reshape(p, heads, classes, u)
+    mx = None
     if loss == "cross_entropy":
         mx = lg.amax(2, keepdim=True)
         lse = (lg - mx).exp_().sum(2).log_() + mx.squeeze(2)                   # (p, H, u)
@@ -161,24 +163,17 @@ def loss_sums(prep: Prepared, lt: torch.Tensor, r0: int, r1: int, heads: int,
         lab = prep.label[r0:r1].view(1, 1, 1, u).expand(p, heads, 1, u)
         ell = fixed + sign * lg.gather(2, lab).squeeze(2)                       # (p, H, u)
         if stats is not None:
-            _label_statistics(stats, ell, lg, lab, prep.label_w[r0:r1].sum(1))
+            weight = prep.label_w[r0:r1].sum(1)                                 # samples per row
+            stats[..., 0] += torch.matmul(ell.double().square(), weight)
+            correct = first_max_mask(lg, 2, mx).gather(2, lab).squeeze(2)       # (p, H, u)
+            stats[..., 1] += torch.matmul(correct.double(), weight)
         return torch.matmul(ell.double(), prep.label_w[r0:r1])                 # (p, H, K)
     ell = fixed.unsqueeze(2) + sign * lg                                        # (p, H, K, u)
     counts_t = prep.counts[r0:r1].T                                             # (K, u)
     if stats is not None:
         stats[..., 0] += (ell.double().square() * counts_t).sum((2, 3))
-        pred = lg.argmax(2, keepdim=True)                                       # (p, H, 1, u)
-        stats[..., 1] += counts_t.expand(p, heads, classes, u).gather(2, pred).sum((2, 3))
+        stats[..., 1] += (first_max_mask(lg, 2, mx) * counts_t).sum((2, 3))
     return (ell.double() * counts_t).sum(-1)
-
-
-def _label_statistics(stats: torch.Tensor, ell: torch.Tensor, lg: torch.Tensor,
-                      lab: torch.Tensor, weight: torch.Tensor) -> None:
-    """stats += loss^2 and correct counts of rows that each hold one class ``lab``, each row
-    standing for ``weight`` (u,) samples."""
-    stats[..., 0] += torch.matmul(ell.double().square(), weight)
-    correct = lg.argmax(2) == lab.squeeze(2)                                    # (p, H, u)
-    stats[..., 1] += torch.matmul(correct.double(), weight)
 
 
 def tiles(prep: Prepared, budget: int) -> tuple[int, int]:

@@ -131,6 +131,22 @@ def test_conv_general_path(family, bn):
     check(m, dense(m), X, y, 10, budget=2**14)
 
 
+@pytest.mark.parametrize("dup", [False, True])
+def test_tied_logits_count_the_first_maximum_as_argmax_does(dup):
+    X, y = data(n=300, dup=dup)          # dup: rows with mixed labels (the counts path)
+    m = net(width=16)
+    with torch.no_grad():                # classes 1 and 3 always tie: argmax says 1
+        m[-1].weight[3] = m[-1].weight[1]
+        m[-1].bias[3] = m[-1].bias[1] + 0.1
+        m[-1].bias[1] += 0.1
+    dirs = [random_direction(m, seed=s, params=["0.weight", "0.bias"]) for s in (1, 2)]
+    assert (prepare(m, dirs, X, y, 4).label is None) == dup
+    with torch.no_grad():
+        logits = m.eval()(torch.as_tensor(X))
+    assert bool((logits.argmax(1) == 1).any())      # the tie is the maximum somewhere
+    check(m, dirs, X, y, 4)
+
+
 # --- measure_points on the evaluator ----------------------------------------------------------
 
 def small():
