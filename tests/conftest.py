@@ -1,5 +1,6 @@
 import gc
 import os
+import subprocess
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -7,6 +8,32 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+def pytest_configure(config):
+    """Under pytest-xdist with ``LOSSPATTERN_XVFB_PER_WORKER=<screen>`` (scripts/test.sh sets
+    it for the GUI part, e.g. ``1280x1024x24``), each worker starts a virtual X server of its
+    own before any Qt application exists: two workers' windows on one display would take the
+    keyboard focus from each other."""
+    screen = os.environ.get("LOSSPATTERN_XVFB_PER_WORKER")
+    if not screen or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    server = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", screen,
+                               "-nolisten", "tcp"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    display = server.stdout.readline().decode().strip()   # Xvfb picks a free number
+    if not display.isdigit():
+        server.kill()
+        raise pytest.UsageError(f"Xvfb did not start for worker "
+                                f"{os.environ['PYTEST_XDIST_WORKER']}")
+    os.environ["DISPLAY"] = f":{display}"
+    os.environ.pop("XAUTHORITY", None)   # the shared server's; this one has no cookie
+
+    def stop_server():
+        server.terminate()
+        server.wait(10)
+
+    config.add_cleanup(stop_server)
 
 
 def pytest_collection_finish(session):
