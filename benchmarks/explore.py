@@ -157,7 +157,7 @@ def evaluator_flops(model, dirs, splits, pts) -> float:
     """FLOPs of our measurement for ``pts`` points over both splits, counted on FLOP_SAMPLES
     samples with the points in one batch and scaled to the split (both the once-per-split and
     the per-point work are linear in samples). The timed run batches points to give a frame
-    about every quarter second and repeats the first layer's per-block products for each
+    about every half second and repeats the first layer's per-block products for each
     batch; those repeats are not counted, so the rate reported is a lower bound."""
     total = 0.0
     for X, y in splits.values():

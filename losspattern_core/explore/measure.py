@@ -40,7 +40,7 @@ from losspattern_core.surface.family_kernels import general_tiles
 
 BLOCK_ROWS = 16384   # samples per prepared block of flat rows (an MLP's point costs microseconds)
 BLOCK_IMAGES = 1024  # samples per prepared block of images (a CNN's point costs ~0.1 ms each)
-FRAME_S = 0.25       # aimed seconds of work between two frames
+FRAME_S = 0.5        # aimed seconds of work between two frames (a cancel waits at most ~this)
 MAX_POINTS = 4096    # points per batch at most
 
 
