@@ -184,10 +184,9 @@ def point_params(mod: nn.Module, deltas: dict[str, torch.Tensor],
     """{name: theta + sum_i alpha_i delta_i} for every moved parameter of ``mod``: (P, *shape),
     each one ``addmm`` (theta + alpha @ deltas: one op and one pass, where a tensordot and an
     add were several ops, run for every point of every block)."""
-    base = dict(mod.named_parameters())
     out = {}
     for k, d in deltas.items():
-        theta = base[k]
+        theta = getattr(mod, k) if "." not in k else mod.get_parameter(k)
         out[k] = torch.addmm(theta.reshape(1, -1), alpha, d.reshape(len(d), -1)).view(
             len(alpha), *theta.shape)
     return out
