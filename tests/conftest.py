@@ -59,16 +59,3 @@ def tiny_t1():
     con = drive(construct(validate(cfg)), frames.append)
     m = measure_surfaces(con)
     return con, m, construction_metrics(con, m), frames
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist with ``--dist loadgroup`` (scripts/test.sh): the tests of a module
-    that uses a module-scoped fixture run on one worker, so the fixture is made once (the
-    benchmark and fuzz modules' fixtures cost ~13 s each); a group a test names stays."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if any(d and d[-1].scope == "module" for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -17,9 +17,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# one pytest-xdist worker runs them all (scripts/test.sh: --dist loadgroup): two "xvfb-run -a"
-# started at once can pick the same display number, and the second fails
-pytestmark = pytest.mark.xdist_group("xvfb-run")
 PROBE = r"""
 import json, sys
 from PySide6.QtCore import QSettings, QByteArray
