@@ -6,9 +6,6 @@
 # Extra arguments go to both pytest runs (e.g. -q, -x, -k NAME). Both runs are spread over
 # pytest-xdist workers, one a core up to 4 (LOSSPATTERN_TEST_WORKERS=N sets the number; an
 # extra "-n 0" runs in one process, e.g. for --pdb); each GUI worker has an X server of its own.
-# --dist loadfile: a file's tests share a worker, so a module-scoped fixture is made once and
-# test_layout's "xvfb-run -a" children never start at once (they could pick one display).
-# (loadgroup would be finer, but pytest-xdist 3.8 cannot set its group ids on pytest 9.2.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -26,10 +23,10 @@ run_pytest() {  # pytest exits 5 when it collects nothing: that is a failure her
 echo "== core tests (GUI packages blocked)"
 # (pytest-qt is off here, so its ini keys are unknown: that warning is expected)
 LOSSPATTERN_BLOCK_GUI=1 run_pytest .venv/bin/python -m pytest -p no:pytest-qt \
-  -W "ignore:Unknown config option:pytest.PytestConfigWarning" -n "$WORKERS" --dist loadfile \
+  -W "ignore:Unknown config option:pytest.PytestConfigWarning" -n "$WORKERS" \
   tests/core "$@"
 echo "== app, GL and the rest (Xvfb)"
 command -v xvfb-run >/dev/null || { echo "xvfb-run is missing: install xvfb (setup.sh does as root)" >&2; exit 1; }
 export QT_QPA_PLATFORM=xcb
 LOSSPATTERN_XVFB_PER_WORKER=$SCREEN run_pytest xvfb-run -a -s "-screen 0 $SCREEN" \
-  .venv/bin/python -m pytest --ignore=tests/core -n "$WORKERS" --dist loadfile "$@"
+  .venv/bin/python -m pytest --ignore=tests/core -n "$WORKERS" "$@"

@@ -73,9 +73,12 @@ def _probe(folder, size: str, *cases: str) -> dict:
     the cases run one after the other in one child (one Xvfb and one app start)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "OMP_NUM_THREADS": "1"}
     env.pop("DISPLAY", None)
+    # each pytest-xdist worker looks for a free display from its own number up: two workers'
+    # "xvfb-run -a" started at once from one number could both take it (the second fails)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     out = subprocess.run(
-        ["xvfb-run", "-a", "-s", f"-screen 0 {size}x24", sys.executable, "-c", PROBE,
-         str(folder / size), *cases],
+        ["xvfb-run", "-a", "-n", str(200 + 20 * worker), "-s", f"-screen 0 {size}x24",
+         sys.executable, "-c", PROBE, str(folder / size), *cases],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
