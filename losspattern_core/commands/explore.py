@@ -144,7 +144,7 @@ def run(args) -> int:
     from losspattern_core.cli import note_written
     from losspattern_core.explore.config import resolve_explore
     from losspattern_core.explore.figure import explore_figure
-    from losspattern_core.explore.report import explore_lines, explore_metrics
+    from losspattern_core.explore.report import explore_lines, explore_metrics, measured_on
     from losspattern_core.explore.run import explore, prepare_explore
     from losspattern_core.frames import drive
     from losspattern_core.io.bundle_write import check_out
@@ -180,7 +180,8 @@ def run(args) -> int:
         metrics["timings"]["command_s"] = round(time.perf_counter() - t0, 3)
         path_xy = None if result.pca is None else result.pca.coords[:, :2]
         explore_figure(tmp / "figure.png", result.surfaces, result.alpha_range,
-                       f"{cfg.arch} on {resolved.dataset.name}: {cfg.directions} directions",
+                       f"{cfg.arch} on {resolved.dataset.name}: {cfg.directions} directions\n"
+                       + measured_on(metrics),
                        path_xy)
 
     save_explore_bundle(out, result, metrics, args.overwrite, extras=extras,

@@ -70,6 +70,19 @@ def explore_metrics(result, min_share: float = MIN_SHARE) -> dict:
     return out
 
 
+def measured_on(metrics: dict) -> str:
+    """What the surfaces were measured on, for a figure's title: every sample of each split, or
+    a subsample with its largest standard errors."""
+    parts = []
+    for split in ("train", "test"):
+        m = metrics.get(split)
+        if m:
+            parts.append(f"{split} {m['of']:,} samples, exact" if m["exact"] else
+                         f"{split} subsample {m['samples']:,} of {m['of']:,} (max SE "
+                         f"{m['max_loss_stderr']:.1e} nats, {m['max_accuracy_stderr']:.1e} acc)")
+    return "measured by evaluating the network: " + "; ".join(parts)
+
+
 def explore_lines(metrics: dict) -> list[str]:
     """A short human summary of ``explore_metrics``."""
     lines = []
