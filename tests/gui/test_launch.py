@@ -8,13 +8,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# ``python -m app`` with the ordinary-training comparison (ease) kept short, as the in-process
+# GUI tests keep it (conftest.short_ordinary_training): a run's end waits for that comparison,
+# which at its full length takes most of a tiny run's time
+APP_WITH_SHORT_EASE = ("import runpy; from losspattern_core import training; "
+                       "training.STEPS = 100; runpy.run_module('app', run_name='__main__', "
+                       "alter_sys=True)")
 
 
 def test_app_runs_and_quits(tmp_path):
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path), OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "app", "--no-settings", "--steps", "60", "--grid", "16",
-         "--width", "32", "--autostart", "--quit-when-done"],
+        [sys.executable, "-c", APP_WITH_SHORT_EASE, "--no-settings", "--steps", "60", "--grid",
+         "16", "--width", "32", "--autostart", "--quit-when-done"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
