@@ -2,7 +2,9 @@
 
 The three commands (construct, then render each view) run one after the other in ONE child
 process with no display, each through the CLI's own entry point (``cli.main(argv)``, what
-``python -m losspattern_core.cli`` calls): one Python + torch start instead of three.
+``python -m losspattern_core.cli`` calls): one Python + torch start instead of three. The
+construction skips the ordinary-training comparison (``--no-baseline``): the renderer never
+reads it.
 """
 
 import json
@@ -32,7 +34,7 @@ def test_render_command_without_display(tmp_path):
     bundle = tmp_path / "b"
     views = ("3d", "heatmaps")
     commands = [["construct", "--pattern", "rings", "--steps", "60", "--width", "16", "--grid",
-                 "16", "--batch", "256", "--out", str(bundle), "--quiet"]]
+                 "16", "--batch", "256", "--no-baseline", "--out", str(bundle), "--quiet"]]
     commands += [["render", str(bundle), "--out", str(tmp_path / f"{view}.png"), "--view", view,
                   "--size", "640", "480"] for view in views]
     proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(commands)], env=env,
