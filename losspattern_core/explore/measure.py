@@ -35,7 +35,7 @@ from torch import nn
 from losspattern_core.frames import Frame
 from losspattern_core.surface import Direction, point_statistics, prepare
 from losspattern_core.surface.evaluate import default_budget
-from losspattern_core.surface.families import FamilyPrepared
+from losspattern_core.surface.families import FamilyPrepared, on_other_samples
 from losspattern_core.surface.family_kernels import general_tiles
 
 BLOCK_ROWS = 16384   # samples per prepared block of flat rows (an MLP's point costs microseconds)
@@ -122,16 +122,21 @@ class SplitPreparation:
                       self.device)
         if not isinstance(one, FamilyPrepared) or one.mode != "general":
             return BLOCK_IMAGES
-        inner = general_tiles(dataclasses.replace(one, n=self.n),
-                              default_budget(self.device, True))[0]
-        return inner
+        return general_tiles(dataclasses.replace(one, n=self.n),
+                             default_budget(self.device, True))[0]
 
     def prepared(self, b: int):
-        """The preparation of block ``b`` (samples b * block to (b + 1) * block)."""
+        """The preparation of block ``b`` (samples b * block to (b + 1) * block). On the conv
+        families' general structure every block shares block 0's network copies and deltas
+        (``families.on_other_samples``): a split of 60 000 images has 360 blocks."""
         if b not in self._prepared:
             s0, s1 = b * self.block, min(self.n, (b + 1) * self.block)
-            self._prepared[b] = prepare(self.model, self.directions, self.X[s0:s1],
-                                        self.y[s0:s1], self.classes, self.device)
+            first = self._prepared.get(0)
+            if isinstance(first, FamilyPrepared) and first.mode == "general":
+                self._prepared[b] = on_other_samples(first, self.X[s0:s1], self.y[s0:s1])
+            else:
+                self._prepared[b] = prepare(self.model, self.directions, self.X[s0:s1],
+                                            self.y[s0:s1], self.classes, self.device)
         return self._prepared[b]
 
     def sums(self, b: int, alphas: np.ndarray, loss: str, budget: int | None) -> np.ndarray:

@@ -15,7 +15,7 @@ Three structures, each proved from exact zeros in the weights (never assumed), c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -186,3 +186,17 @@ def prepare_family(model: nn.Module, directions: list[Direction], X, y, classes:
         return FamilyPrepared(len(directions), len(y), classes, mode, net,
                               X if mode == "general" else None, y, onehot, onehot.sum(0), sep,
                               info)
+
+
+def on_other_samples(prep: FamilyPrepared, X, y) -> FamilyPrepared:
+    """A general-mode preparation for other samples of the same split (same sample shape):
+    the network's eval-mode copies and per-module deltas are shared, not built again; only the
+    samples and their labels change (the general mode keeps nothing else per split)."""
+    if prep.mode != "general":
+        raise ValueError("only the general structure's preparation is independent of its samples")
+    X, y = split_tensors(X, y, prep.classes, prep.device)
+    if tuple(X.shape[1:]) != tuple(prep.X.shape[1:]):
+        raise ConfigError(f"samples of shape {tuple(X.shape[1:])}, the preparation's are "
+                          f"{tuple(prep.X.shape[1:])}")
+    onehot = F.one_hot(y, prep.classes).double()
+    return replace(prep, n=len(y), X=X, y=y, onehot=onehot, class_n=onehot.sum(0))

@@ -131,6 +131,26 @@ def test_conv_general_path(family, bn):
     check(m, dense(m), X, y, 10, budget=2**14)
 
 
+def test_conv_blocks_share_one_network_copy_and_measure_as_the_whole_split():
+    """A conv network's blocks of samples share block 0's network copies and deltas (a split
+    of 60 000 images has 360 blocks); the values equal the evaluator over the whole split."""
+    from losspattern_core.explore.measure import SplitPreparation
+
+    m = model_of("cnn", 1, False)
+    X, y = images("cnn")
+    dirs = dense(m)
+    pts = np.random.default_rng(5).uniform(-1, 1, size=(5, 2))
+    prep = SplitPreparation(m, dirs, X, y, block=64)
+    got = drive(measure_points(m, dirs, None, None, pts, prepared=prep))
+    assert prep.blocks > 2
+    firsts = [prep.prepared(b) for b in range(prep.blocks)]
+    assert all(p.net is firsts[0].net for p in firsts)
+    assert sum(p.n for p in firsts) == len(y)
+    ref = point_statistics(m, dirs, X, y, pts, classes=10)
+    np.testing.assert_allclose(got.loss, ref.loss[:, 0], rtol=1e-6)
+    np.testing.assert_array_equal(got.acc, ref.acc[:, 0])
+
+
 @pytest.mark.parametrize("dup", [False, True])
 def test_tied_logits_count_the_first_maximum_as_argmax_does(dup):
     X, y = data(n=300, dup=dup)          # dup: rows with mixed labels (the counts path)
