@@ -101,6 +101,7 @@ class SplitPreparation:
         flat = np.ndim(X) == 2
         self.classes = self._outputs()
         self._prepared: dict[int, object] = {}
+        self._kept_block: int | None = None      # the block whose products are kept
         self.batch = 1       # points per batch, as learned by the last measure_points call
         self.block = max(1, int(block or (BLOCK_ROWS if flat else self._image_block())))
         self.blocks = max(1, -(-self.n // self.block))
@@ -137,7 +138,18 @@ class SplitPreparation:
             else:
                 self._prepared[b] = prepare(self.model, self.directions, self.X[s0:s1],
                                             self.y[s0:s1], self.classes, self.device)
+        self._keep_only(b)
         return self._prepared[b]
+
+    def _keep_only(self, b: int) -> None:
+        """Block ``b``'s first-layer products are kept between its batches of points; every
+        other block's are dropped (one block's worth of memory at a time)."""
+        if self._kept_block != b:
+            for k in (self._kept_block, b):
+                p = self._prepared.get(k)
+                if isinstance(p, FamilyPrepared) and p.mode == "general":
+                    p.kept = {} if k == b else None
+            self._kept_block = b
 
     def sums(self, b: int, alphas: np.ndarray, loss: str, budget: int | None) -> np.ndarray:
         """(P, 3) float64 sums over block ``b``: loss, loss^2, correct samples."""

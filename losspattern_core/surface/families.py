@@ -26,6 +26,7 @@ from losspattern_core.errors import ConfigError
 
 from .dependence import separable_columns
 from .directions import Direction
+from .fold_pooling import fold_pool_into_linear
 from .modules import AffineSplit, ModuleNet, affine_split, is_affine, module_net
 from .pointwise import run_points
 from .separable import c_statistics
@@ -102,6 +103,9 @@ class FamilyPrepared:
     class_n: torch.Tensor        # (K,) float64
     sep: FamilySeparable | None = None
     info: dict = field(default_factory=dict)
+    # general mode: each sample block's first-layer products, kept between calls when a dict
+    # (``explore.measure`` sets one on the block it is measuring, for its batches of points)
+    kept: dict | None = None
 
     @property
     def device(self) -> torch.device:
@@ -179,6 +183,8 @@ def prepare_family(model: nn.Module, directions: list[Direction], X, y, classes:
         else:
             cols = separable_columns(net)
             mode = "separable" if cols is not None else "general"
+        if mode == "general":
+            net = fold_pool_into_linear(net)
         if cols is not None:
             sep = _separable(net, X, onehot, classes, cols)
             info["separable"] = sep.describe()
@@ -199,4 +205,4 @@ def on_other_samples(prep: FamilyPrepared, X, y) -> FamilyPrepared:
         raise ConfigError(f"samples of shape {tuple(X.shape[1:])}, the preparation's are "
                           f"{tuple(prep.X.shape[1:])}")
     onehot = F.one_hot(y, prep.classes).double()
-    return replace(prep, n=len(y), X=X, y=y, onehot=onehot, class_n=onehot.sum(0))
+    return replace(prep, n=len(y), X=X, y=y, onehot=onehot, class_n=onehot.sum(0), kept=None)

@@ -15,7 +15,8 @@ import torch
 from losspattern_core.losses import per_class_loss
 
 from .families import FamilyPrepared, run_plain
-from .modules import affine_split, bias_view, is_affine
+from .first_stage import StageBuffers, group_size, through_unmoved, unmoved_stop
+from .modules import affine_split, at_point, bias_view, is_affine, values_at
 from .pointwise import run_points
 from .separable import separable_sums
 
@@ -83,20 +84,55 @@ def _sample_sums(out: torch.Tensor, y: torch.Tensor, onehot: torch.Tensor, heads
     return torch.matmul(ell.transpose(1, 2).double(), onehot)
 
 
+def _block_products(prep: FamilyPrepared, s0: int, s1: int, block: int):
+    """(input of the first moved module, its ``AffineSplit`` or None) for samples s0:s1, taken
+    from ``prep.kept`` when an earlier call made them."""
+    if prep.kept is not None and (s0, s1) in prep.kept:
+        return prep.kept[(s0, s1)]
+    net, f = prep.net, prep.net.first
+    a = net.layout(run_plain(net, f, prep.X[s0:s1], block))
+    split = affine_split(net.mods[f], net.deltas[f], a) if is_affine(net.mods[f]) else None
+    if prep.kept is not None:
+        prep.kept[(s0, s1)] = (a, split)
+    return a, split
+
+
 def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
                  loss: str, budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
     """Blocks of samples (outer) x tiles of points (inner): the unmoved prefix runs once per
     sample, an affine first moved module is z + 1 products per sample (``AffineSplit``), the
-    rest runs per point (``run_points``)."""
+    rest runs per point (``run_points``). With one point per tile, an affine first moved module
+    followed by unmoved modules (a ReLU and a pool) runs for groups of points, a chunk of
+    samples at a time (``first_stage``)."""
     net = prep.net
     f, n = net.first, prep.n
     block, pts = general_tiles(prep, budget)
+    stop = unmoved_stop(net, f + 1)
     sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
+
+    def add(t0: int, out: torch.Tensor, y, oh) -> None:
+        t1 = t0 + len(out)
+        sums[t0:t1] += _sample_sums(out, y, oh, heads, classes, loss,
+                                    None if stats is None else stats[t0:t1])
+
     for s0 in range(0, n, block):
         s1 = min(n, s0 + block)
-        a = net.layout(run_plain(net, f, prep.X[s0:s1], block))
-        split = affine_split(net.mods[f], net.deltas[f], a) if is_affine(net.mods[f]) else None
+        a, split = _block_products(prep, s0, s1, block)
         y, oh = prep.y[s0:s1], prep.onehot[s0:s1]
+        if pts == 1 and stop > f + 1 and split is not None and split.stacked is not None:
+            group = group_size(net, split, stop, budget)
+            buffers = StageBuffers(group)
+            for t0 in range(0, len(alphas), group):
+                al = alphas[t0:t0 + group]
+                hs = through_unmoved(net, split, al, stop, buffers)
+                if stop < len(net.mods):        # the rest one point at a time, its moved
+                    values = values_at(net, al, stop)       # parameters made for the group
+                    hs = torch.cat([run_points(at_point(net, values, j), stop, len(net.mods),
+                                               hs[j:j + 1], al[j:j + 1], True)[0]
+                                    for j in range(len(al))])
+                add(t0, hs, y, oh)
+            del split
+            continue
         for t0 in range(0, len(alphas), pts):
             al = alphas[t0:t0 + pts]
             if split is not None:
@@ -104,8 +140,7 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
             else:
                 h, start = a, f
             out, _ = run_points(net, start, len(net.mods), h, al, split is not None)
-            sums[t0:t0 + pts] += _sample_sums(out, y, oh, heads, classes, loss,
-                                              None if stats is None else stats[t0:t0 + pts])
+            add(t0, out, y, oh)
         del split
     return sums
 

@@ -10,6 +10,7 @@ whatever mode the caller's model is in; ``pointwise`` runs them at many points a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ class ModuleNet:
     in_shapes: dict[int, tuple]         # id(any submodule) -> per-sample shape entering it
     widest: int                         # the largest per-sample activation (floats)
     channels_last: bool = False         # 4-D activations kept in channels-last layout
+    ready: bool = False                 # ``deltas`` hold per-point values (``values_at``)
 
     def layout(self, h: torch.Tensor) -> torch.Tensor:
         """``h`` in the layout the copies run fastest in (a no-op when it already is)."""
@@ -121,7 +123,7 @@ def fold_batchnorm(children, path: str, moved: set[str]) -> None:
         children[i + 1] = nn.Identity()
 
 
-def _trace(mods: list[nn.Module], sample: tuple[int, ...], device: torch.device):
+def trace_shapes(mods: list[nn.Module], sample: tuple[int, ...], device: torch.device):
     """Run one zero sample through the copies, recording the shape entering and leaving every
     submodule: (top-level shapes, {id(module): input shape}, widest)."""
     in_shapes: dict[int, tuple] = {}
@@ -169,7 +171,7 @@ def module_net(model: nn.Module, directions: list[Direction], sample: tuple[int,
         isinstance(m, nn.Conv2d) for top in mods for m in top.modules())
     if channels_last:   # oneDNN's convolutions are ~2x faster in this layout on CPU
         mods = [m.to(memory_format=torch.channels_last) for m in mods]
-    shapes, in_shapes, widest = _trace(mods, sample, device)
+    shapes, in_shapes, widest = trace_shapes(mods, sample, device)
     return ModuleNet(mods, deltas, len(directions), shapes, in_shapes, widest, channels_last)
 
 
@@ -190,6 +192,19 @@ def point_params(mod: nn.Module, deltas: dict[str, torch.Tensor],
         out[k] = torch.addmm(theta.reshape(1, -1), alpha, d.reshape(len(d), -1)).view(
             len(alpha), *theta.shape)
     return out
+
+
+def values_at(net: ModuleNet, alpha: torch.Tensor, start: int) -> dict[int, dict]:
+    """{module index: {name: (P, *shape)}}: the moved parameters of modules ``start`` on at
+    the points ``alpha`` (P, z), each one ``addmm`` for all P points (``point_params``)."""
+    return {i: point_params(net.mods[i], d, alpha) for i, d in net.deltas.items() if i >= start}
+
+
+def at_point(net: ModuleNet, values: dict[int, dict], j: int) -> ModuleNet:
+    """``net`` whose moved parameters are point ``j``'s of ``values`` (``values_at``): run it
+    with that one point's alpha; nothing is computed per module again."""
+    one = {i: {k: v[j:j + 1] for k, v in d.items()} for i, d in values.items()}
+    return dataclasses.replace(net, deltas=one, ready=True)
 
 
 def is_affine(mod: nn.Module) -> bool:

@@ -57,6 +57,8 @@ def _row_pairs_max(t: torch.Tensor, cols: int) -> torch.Tensor:
 
 def _plain(net: ModuleNet, mod: nn.Module, h: torch.Tensor, per_point: bool) -> torch.Tensor:
     """An unmoved module on every sample (of every point)."""
+    if isinstance(mod, nn.Identity):
+        return h
     if per_point and _halving_max_pool(mod) and min(h.shape[-2:]) >= 2:
         return _max_of_four(h)
     if not per_point:
@@ -136,7 +138,7 @@ def apply_points(net: ModuleNet, mod: nn.Module, deltas: dict, h: torch.Tensor,
         short, ps = apply_points(net, mod.shortcut, sub_deltas(deltas, "shortcut"), h, alpha,
                                  per_point)
         return (body if pb else body.unsqueeze(0)) + (short if ps else short.unsqueeze(0)), True
-    params = point_params(mod, deltas, alpha)
+    params = deltas if net.ready else point_params(mod, deltas, alpha)
     p = len(alpha)
     sample_ndim = h.ndim - (2 if per_point else 1)
     if isinstance(mod, nn.Linear) and sample_ndim == 1:
