@@ -22,9 +22,10 @@ from benchmarks.evaluator.measure import count_flops
 from losspattern_core.explore.measure import SplitPreparation, measure_points
 
 # ours' unit per family: the first N samples of the test split and P points of the grid, so
-# that one unit takes roughly 0.3-1 s here (mlp: the whole 10 000-sample test split, one
-# 16 384-row block; cnn: 2004 = 12 of the evaluator's 167-image blocks at that size)
-UNIT = {"mlp": {"samples": 10000, "points": 64}, "cnn": {"samples": 2004, "points": 4}}
+# that one unit takes roughly 1 s here (mlp: the whole 10 000-sample test split, one 16 384-row
+# block; cnn: 501 = 3 of the evaluator's 167-image blocks x 32 points, the points of about one
+# frame, so the per-block first-layer products are shared as in a long run, not by 4 points)
+UNIT = {"mlp": {"samples": 10000, "points": 64}, "cnn": {"samples": 501, "points": 32}}
 
 
 def _timed(fn) -> tuple[float, float]:
