@@ -101,13 +101,15 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
                  loss: str, budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
     """Blocks of samples (outer) x tiles of points (inner): the unmoved prefix runs once per
     sample, an affine first moved module is z + 1 products per sample (``AffineSplit``), the
-    rest runs per point (``run_points``). With one point per tile, an affine first moved module
-    followed by unmoved modules (a ReLU and a pool) runs for groups of points, a chunk of
-    samples at a time (``first_stage``)."""
+    rest runs per point (``run_points``). On a CPU with one point per tile, an affine first
+    moved module followed by unmoved modules (a ReLU and a pool) runs for groups of points, a
+    chunk of samples at a time (``first_stage``)."""
     net = prep.net
     f, n = net.first, prep.n
     block, pts = general_tiles(prep, budget)
     stop = unmoved_stop(net, f + 1)
+    # on a CPU the grouped, chunked first stage keeps the first layer's maps in its caches
+    staged = pts == 1 and stop > f + 1 and prep.device.type == "cpu"
     sums = torch.zeros(len(alphas), heads, classes, dtype=torch.float64, device=prep.device)
 
     def add(t0: int, out: torch.Tensor, y, oh) -> None:
@@ -119,7 +121,7 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
         s1 = min(n, s0 + block)
         a, split = _block_products(prep, s0, s1, block)
         y, oh = prep.y[s0:s1], prep.onehot[s0:s1]
-        if pts == 1 and stop > f + 1 and split is not None and split.stacked is not None:
+        if staged and split is not None and split.stacked is not None:
             group = group_size(net, split, stop, budget)
             buffers = StageBuffers(group)
             for t0 in range(0, len(alphas), group):
