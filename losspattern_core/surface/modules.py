@@ -227,7 +227,7 @@ class AffineSplit:
     base + sum_i a_i parts_i: every product with x done once, z + 1 of them (linearity)."""
 
     mod: nn.Module
-    base: torch.Tensor                  # (B, *out) = W * x + b
+    base: torch.Tensor                  # (B, *out) = W * x + b (a view of stacked[0] if any)
     stacked: torch.Tensor | None        # (z + 1, B * out): base, then dW_i * x + db_i, flat in
                                         # base's memory order; None: biases only
     dbias: torch.Tensor | None          # (z, C) bias deltas when ``stacked`` is None
@@ -284,4 +284,7 @@ def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tenso
         parts = [t + bias_view(mod, db[i:i + 1], base.ndim - 1)[0] for i, t in enumerate(parts)]
     order = _memory_order(base)      # flat in base's layout, so ``at`` writes that layout
     stacked = torch.stack([t.permute(order).reshape(-1) for t in [base, *parts]])
+    # base from now on is row 0 of the stack (a view: one copy of it, not two)
+    shape = [base.shape[d] for d in order]
+    base = stacked[0].view(shape).permute(*[order.index(d) for d in range(base.ndim)])
     return AffineSplit(mod, base, stacked, None)

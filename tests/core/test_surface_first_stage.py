@@ -61,13 +61,17 @@ def test_grouped_chunked_first_stage_equals_one_point_at_a_time_and_the_naive_lo
     np.testing.assert_allclose(staged, ref, rtol=1e-5)
 
 
-def test_the_group_fits_half_the_budget():
+def test_the_group_fits_half_the_budget_and_the_split_keeps_one_copy():
     m = model_of("cnn")
     X, y = images("cnn")
     prep = prepare(m, dense(m), X, y, 10)
     net = prep.net
     a = net.layout(FK.run_plain(net, net.first, prep.X, len(X)))
     split = FK.affine_split(net.mods[net.first], net.deltas[net.first], a)
+    # the split keeps one copy of the first layer's output: its base is row 0 of its stack
+    assert split.base.untyped_storage().data_ptr() == split.stacked.untyped_storage().data_ptr()
+    torch.testing.assert_close(split.base, net.mods[net.first](a))
+    assert split.base.is_contiguous(memory_format=torch.channels_last)
     stop = FK.unmoved_stop(net, net.first + 1)
     kept = len(X) * int(np.prod(net.shapes[stop]))
     assert FK.group_size(net, split, stop, 2**30) == FS.GROUP
