@@ -35,10 +35,19 @@ def test_bad_pattern_exits_nonzero(tmp_path):
     assert proc.returncode == 2 and "nope.png" in proc.stderr
 
 
-def test_core_and_offscreen_import_no_qt():
-    code = ("import sys, losspattern_core as lp, app.render, app.views.surface_scene, "
+def test_core_state_and_offscreen_import_no_qt():
+    """One fresh Python (one torch start) checks, in turn: the app's state modules import no
+    GUI package at all (not even vispy); the core and the offscreen renderer import no Qt.
+    The state modules are imported first and checked alone, as in a process of their own; what
+    the second imports add can only add modules, so its check is as strict as on its own."""
+    code = ("import sys, app.state, app.runs, app.events, app.shown, app.captions, "
+            "app.choice, app.records, app.session\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'shiboken6', 'pyqtgraph', 'vispy')]\n"
+            "assert not bad, ('state', bad)\n"
+            "import losspattern_core as lp, app.render, app.views.surface_scene, "
             "app.views.heatmap_scene\n"
             "lp.construct, lp.validate, lp.construction_metrics\n"
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]\n"
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+            "assert not bad, ('offscreen', bad)")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

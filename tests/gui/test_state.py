@@ -1,15 +1,14 @@
 """The app's state without Qt: choices, runs with their own settings, what the views show.
 
 No QApplication, no widget: runs are recorded with stand-in worker results (a real resolved
-config and target, surfaces made up around it), so each rule is checked exactly.
+config and target, surfaces made up around it), so each rule is checked exactly. That these
+modules import no GUI package is checked in a fresh process by
+test_launch.test_core_state_and_offscreen_import_no_qt.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,7 +21,6 @@ from app.state import AppState
 
 from .conftest import fake_result, finished_run
 
-ROOT = Path(__file__).resolve().parents[2]
 SMALL = dict(steps=60, grid=16, width=32)
 
 
@@ -31,15 +29,6 @@ def state() -> AppState:
     st = AppState()   # the plain loader: datasets load at once
     st.choose(dataset="digits", **SMALL)
     return st
-
-
-def test_the_state_modules_import_no_gui():
-    code = ("import sys, app.state, app.runs, app.events, app.shown, app.captions, "
-            "app.choice, app.records, app.session\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('PySide6', 'shiboken6', 'pyqtgraph', 'vispy')]\n"
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
 def test_preview_is_the_cores_target_of_the_chosen_settings(state):
