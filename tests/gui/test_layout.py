@@ -1,9 +1,13 @@
 """Item 4: the window fits laptop screens; panels are dock widgets; a geometry saved on a big
 screen is clamped on a small one; the heatmaps keep a readable size.
 
-Each screen size starts the app in a child process under its own Xvfb (a screen's size
-cannot change inside one X server); the child measures its cases (a fresh window, a window
-restoring a big saved geometry) one after the other and prints them as JSON.
+Each screen size needs an X server of its own (a screen's size cannot change inside one X
+server, and a Qt application stays on the display it started on). One child process imports
+the app and loads the window's dataset once, with no display, then for each screen size starts
+an Xvfb of that size and forks: the fork opens its QApplication on that display, measures its
+cases (a fresh window, a window restoring a big saved geometry) one after the other and hands
+them back as JSON. Every screen's window is still made and measured by a Qt application of its
+own on its own X server; the forks only skip a fresh Python's imports (~5 s a screen).
 """
 
 from __future__ import annotations
@@ -18,18 +22,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = r"""
-import json, sys
-from PySide6.QtCore import QSettings, QByteArray
+import json, os, subprocess, sys, time, traceback
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDockWidget
-app = QApplication([])
+import losspattern_core as lp
 from app import messages
-messages.confirm = lambda *a: True
 from app.main_window import MainWindow
-import time
 from app.settings import save_settings
+messages.confirm = lambda *a: True
+lp.load_dataset("digits")   # the window's dataset, loaded once before the forks (cached)
 
 
-def probe(ini, big):
+def probe(app, ini, big):
     if big:   # a geometry saved on a 2560x1440 screen
         w0 = MainWindow(QSettings(ini, QSettings.IniFormat), restore=False)
         w0.setGeometry(0, 0, 2500, 1400)
@@ -62,45 +66,70 @@ def probe(ini, big):
     return out
 
 
-# each case: "fresh" (no saved geometry) or "big"; each with its own settings file
-print(json.dumps({case: probe(f"{sys.argv[1]}-{case}.ini", case == "big")
-                  for case in sys.argv[2:]}), flush=True)
-# measured and printed: skip the interpreter's teardown of torch and Qt (~2 s a child); a clean
-# quit of the real app is test_launch's to check, not this probe's
-import os
+def on_screen(size, cases, folder):
+    # an X server of this size: it prints its display number once it accepts clients
+    server = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", f"{size}x24",
+                               "-nolisten", "tcp"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    try:
+        display = server.stdout.readline().decode().strip()
+        assert display.isdigit(), f"Xvfb did not start for {size}"
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the fork: its own QApplication on its own display
+            code = 1
+            try:
+                os.close(read)
+                os.environ["DISPLAY"] = f":{display}"
+                app = QApplication([])
+                # each case with its own settings file
+                out = {case: probe(app, f"{folder}/{size}-{case}.ini", case == "big")
+                       for case in cases}
+                os.write(write, json.dumps(out).encode())
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:   # skip the teardown of torch and Qt (a clean quit is test_launch's)
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(write)
+        with os.fdopen(read, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, f"the probe on {size} failed"
+        return json.loads(data)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+# argv: folder, then {size: [cases]} as JSON; prints {size: {case: measured}}
+print(json.dumps({size: on_screen(size, cases, sys.argv[1])
+                  for size, cases in json.loads(sys.argv[2]).items()}), flush=True)
 os._exit(0)
 """
+# each screen and the cases measured on it: "fresh" (no saved geometry) or "big"
+SCREENS = {"1280x720": ["fresh"], "1366x768": ["fresh", "big"], "1920x1080": ["fresh"]}
 
 
-def _probe(folder, size: str, *cases: str) -> dict:
-    """{case: what the child measured} for each case ("fresh", "big") on a ``size`` screen;
-    the cases run one after the other in one child (one Xvfb and one app start)."""
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory) -> dict:
+    """{size: {case: what the window measured}} for every screen in SCREENS (one child)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "OMP_NUM_THREADS": "1"}
-    env.pop("DISPLAY", None)
-    # each pytest-xdist worker looks for a free display from its own number up: two workers'
-    # "xvfb-run -a" started at once from one number could both take it (the second fails)
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    env.pop("DISPLAY", None)   # the child imports with no display; each fork gets its own
     out = subprocess.run(
-        ["xvfb-run", "-a", "-n", str(200 + 20 * worker), "-s", f"-screen 0 {size}x24",
-         sys.executable, "-c", PROBE, str(folder / size), *cases],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        [sys.executable, "-c", PROBE, str(tmp_path_factory.mktemp("layout")),
+         json.dumps(SCREENS)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def laptop(tmp_path_factory) -> dict:
-    """The 1366x768 screen's fresh window and the window restoring a big saved geometry,
-    measured in one child."""
-    return _probe(tmp_path_factory.mktemp("layout"), "1366x768", "fresh", "big")
-
-
-@pytest.mark.parametrize("size", ["1280x720", "1366x768", "1920x1080"])
-def test_window_fits_the_screen(tmp_path, size, request):
-    r = (request.getfixturevalue("laptop") if size == "1366x768"
-         else _probe(tmp_path, size, "fresh"))["fresh"]
+@pytest.mark.parametrize("size", sorted(SCREENS))
+def test_window_fits_the_screen(screens, size):
+    r = screens[size]["fresh"]
     aw, ah = r["avail"]
     x, y, w, h = r["win"]
+    assert [aw, ah] == [int(n) for n in size.split("x")], r   # measured on its own screen
     assert x >= 0 and y >= 0 and x + w <= aw and y + h <= ah, r
     assert {"Pattern", "Dataset", "Network and run", "Run", "Measured"} <= set(r["docks"])
     assert r["movable"] and r["run_visible"]
@@ -108,8 +137,8 @@ def test_window_fits_the_screen(tmp_path, size, request):
     assert min(r["heatmap"]) >= 120, r   # readable heatmaps (the issue saw ~70 px)
 
 
-def test_big_saved_geometry_is_clamped(laptop):
-    r = laptop["big"]
+def test_big_saved_geometry_is_clamped(screens):
+    r = screens["1366x768"]["big"]
     aw, ah = r["avail"]
     x, y, w, h = r["win"]
     assert w <= aw and h <= ah and x + w <= aw and y + h <= ah, r
