@@ -23,22 +23,15 @@ from app.opening import open_at_start
 from app.recent_files import RecentFiles
 from app.workers import RunResult
 
-from .conftest import TINY
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def made():
-    """A small real construction (digits, MLP, 16 x 16 grid, 40 steps): what a GUI run's
-    worker hands over at its end."""
-    floor = lp.floor(lp.load_dataset("digits").marginal("train"), "cross_entropy")
-    rng = lp.default_loss_range(floor)
-    cfg = lp.ConstructionConfig(**{**TINY, "steps": 40}, loss_range=(rng.low, rng.high),
-                                smooth=1.0, snapshot_every=20)   # the app's image smoothing
-    con = lp.drive(lp.construct(lp.validate(cfg)), lambda frame: None)
-    m = lp.measure_surfaces(con)
-    return con, m, lp.construction_metrics(con, m)
+def made(made_run):
+    """A small real construction (digits, MLP, 16 x 16 grid, the window's tiny settings): what
+    a GUI run's worker hands over at its end (the session's ``made_run``, read only here)."""
+    con, m, metrics, _ = made_run
+    return con, m, metrics
 
 
 def show_made_run(window, made) -> dict:
