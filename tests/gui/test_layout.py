@@ -18,8 +18,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = r"""
 import json, os, subprocess, sys, time, traceback
@@ -112,33 +110,34 @@ os._exit(0)
 SCREENS = {"1280x720": ["fresh"], "1366x768": ["fresh", "big"], "1920x1080": ["fresh"]}
 
 
-@pytest.fixture(scope="module")
-def screens(tmp_path_factory) -> dict:
-    """{size: {case: what the window measured}} for every screen in SCREENS (one child)."""
+def test_window_fits_each_screen_and_a_big_saved_geometry_is_clamped(tmp_path):
+    """Every screen in SCREENS and the big saved geometry, checked from ONE child (one test:
+    as separate tests pytest-xdist would spread them over workers and each worker would start
+    a child of its own)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "OMP_NUM_THREADS": "1"}
     env.pop("DISPLAY", None)   # the child imports with no display; each fork gets its own
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path_factory.mktemp("layout")),
-         json.dumps(SCREENS)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path), json.dumps(SCREENS)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    screens = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sorted(screens) == sorted(SCREENS)
+    for size in SCREENS:
+        window_fits_the_screen(size, screens[size]["fresh"])
+    big_saved_geometry_is_clamped(screens["1366x768"]["big"])
 
 
-@pytest.mark.parametrize("size", sorted(SCREENS))
-def test_window_fits_the_screen(screens, size):
-    r = screens[size]["fresh"]
+def window_fits_the_screen(size: str, r: dict) -> None:
     aw, ah = r["avail"]
     x, y, w, h = r["win"]
-    assert [aw, ah] == [int(n) for n in size.split("x")], r   # measured on its own screen
-    assert x >= 0 and y >= 0 and x + w <= aw and y + h <= ah, r
-    assert {"Pattern", "Dataset", "Network and run", "Run", "Measured"} <= set(r["docks"])
-    assert r["movable"] and r["run_visible"]
-    assert r["views"][0] >= 600 and r["views"][1] >= 330, r   # the views get the room
-    assert min(r["heatmap"]) >= 120, r   # readable heatmaps (the issue saw ~70 px)
+    assert [aw, ah] == [int(n) for n in size.split("x")], (size, r)   # on its own screen
+    assert x >= 0 and y >= 0 and x + w <= aw and y + h <= ah, (size, r)
+    assert {"Pattern", "Dataset", "Network and run", "Run", "Measured"} <= set(r["docks"]), size
+    assert r["movable"] and r["run_visible"], (size, r)
+    assert r["views"][0] >= 600 and r["views"][1] >= 330, (size, r)   # the views get the room
+    assert min(r["heatmap"]) >= 120, (size, r)   # readable heatmaps (the issue saw ~70 px)
 
 
-def test_big_saved_geometry_is_clamped(screens):
-    r = screens["1366x768"]["big"]
+def big_saved_geometry_is_clamped(r: dict) -> None:
     aw, ah = r["avail"]
     x, y, w, h = r["win"]
     assert w <= aw and h <= ah and x + w <= aw and y + h <= ah, r
