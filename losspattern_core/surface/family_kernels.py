@@ -97,6 +97,24 @@ def _block_products(prep: FamilyPrepared, s0: int, s1: int, block: int):
     return a, split
 
 
+def _grouped_points(prep: FamilyPrepared, split, alphas: torch.Tensor, stop: int, budget: int):
+    """One block's points in groups (``first_stage``): the first moved module and the unmoved
+    modules after it up to ``stop`` for the whole group, the rest one point at a time with the
+    group's moved parameters made together. Yields (first point's index, the group's logits)."""
+    net = prep.net
+    group = group_size(net, split, stop, budget)
+    buffers = StageBuffers(group)
+    for t0 in range(0, len(alphas), group):
+        al = alphas[t0:t0 + group]
+        hs = through_unmoved(net, split, al, stop, buffers)
+        if stop < len(net.mods):
+            values = values_at(net, al, stop)
+            hs = torch.cat([run_points(at_point(net, values, j), stop, len(net.mods),
+                                       hs[j:j + 1], al[j:j + 1], True)[0]
+                            for j in range(len(al))])
+        yield t0, hs
+
+
 def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes: int,
                  loss: str, budget: int, stats: torch.Tensor | None = None) -> torch.Tensor:
     """Blocks of samples (outer) x tiles of points (inner): the unmoved prefix runs once per
@@ -122,27 +140,17 @@ def general_sums(prep: FamilyPrepared, alphas: torch.Tensor, heads: int, classes
         a, split = _block_products(prep, s0, s1, block)
         y, oh = prep.y[s0:s1], prep.onehot[s0:s1]
         if staged and split is not None and split.stacked is not None:
-            group = group_size(net, split, stop, budget)
-            buffers = StageBuffers(group)
-            for t0 in range(0, len(alphas), group):
-                al = alphas[t0:t0 + group]
-                hs = through_unmoved(net, split, al, stop, buffers)
-                if stop < len(net.mods):        # the rest one point at a time, its moved
-                    values = values_at(net, al, stop)       # parameters made for the group
-                    hs = torch.cat([run_points(at_point(net, values, j), stop, len(net.mods),
-                                               hs[j:j + 1], al[j:j + 1], True)[0]
-                                    for j in range(len(al))])
-                add(t0, hs, y, oh)
-            del split
-            continue
-        for t0 in range(0, len(alphas), pts):
-            al = alphas[t0:t0 + pts]
-            if split is not None:
-                h, start = split.at(al), f + 1
-            else:
-                h, start = a, f
-            out, _ = run_points(net, start, len(net.mods), h, al, split is not None)
-            add(t0, out, y, oh)
+            for t0, out in _grouped_points(prep, split, alphas, stop, budget):
+                add(t0, out, y, oh)
+        else:
+            for t0 in range(0, len(alphas), pts):
+                al = alphas[t0:t0 + pts]
+                if split is not None:
+                    h, start = split.at(al), f + 1
+                else:
+                    h, start = a, f
+                out, _ = run_points(net, start, len(net.mods), h, al, split is not None)
+                add(t0, out, y, oh)
         del split
     return sums
 

@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .modules import AffineSplit, ModuleNet
+from .modules import AffineSplit, ModuleNet, combine_flat, laid_out_as
 from .pointwise import run_points
 
 GROUP = 8                   # points per group at most
@@ -38,19 +38,6 @@ def group_size(net: ModuleNet, split: AffineSplit, stop: int, budget: int) -> in
     samples = split.base.shape[0]
     kept = samples * math.prod(net.shapes[stop])
     return max(1, min(GROUP, budget // (2 * max(1, kept))))
-
-
-def _combine_chunk(parts: torch.Tensor, alpha: torch.Tensor, buf: torch.Tensor) -> torch.Tensor:
-    """base + sum_i alpha_i parts_i for the points ``alpha`` (G, z) on a chunk: ``parts``
-    (z + 1, n * out) (a view of the split's stack), written into ``buf`` (G, >= n * out)."""
-    out = buf[:, :parts.shape[1]]
-    if len(alpha) == 1 and alpha.device.type == "cpu":      # one point: z adds beat an M = 1 GEMM
-        torch.add(parts[0], parts[1], alpha=float(alpha[0, 0]), out=out[0])
-        for i in range(1, alpha.shape[1]):
-            out[0].add_(parts[i + 1], alpha=float(alpha[0, i]))
-        return out
-    coef = torch.cat([alpha.new_ones(len(alpha), 1), alpha], dim=1)
-    return torch.mm(coef, parts, out=out)
 
 
 class StageBuffers:
@@ -80,9 +67,6 @@ def through_unmoved(net: ModuleNet, split: AffineSplit, alpha: torch.Tensor, sto
     result may live in ``buffers`` (valid until the next call with them)."""
     base, f = split.base, net.first
     b, per = base.shape[0], base[0].numel()
-    order = (0, 2, 3, 1) if (base.ndim == 4 and
-                            base.is_contiguous(memory_format=torch.channels_last)) else None
-    mem_shape = [base.shape[d] for d in order][1:] if order else list(base.shape[1:])
     g = len(alpha)
     buffers = buffers or StageBuffers(g)
     rows = max(g, buffers.rows)
@@ -92,10 +76,8 @@ def through_unmoved(net: ModuleNet, split: AffineSplit, alpha: torch.Tensor, sto
     out = None
     for s0 in range(0, b, chunk):
         n = min(chunk, b - s0)
-        h = _combine_chunk(stack[:, s0:s0 + n].reshape(len(stack), n * per), alpha, buf)
-        h = h.view(g, n, *mem_shape)
-        if order:           # the channels-last maps seen as (G, n, C, H, W)
-            h = h.permute(0, 1, 4, 2, 3)
+        parts = stack[:, s0:s0 + n].reshape(len(stack), n * per)
+        h = laid_out_as(combine_flat(parts, alpha, buf[:, :n * per]), base[:n])
         h, _ = run_points(net, f + 1, stop, h, alpha, True)
         if out is None:
             out = buffers.get("out", (g, b, *h.shape[2:]),

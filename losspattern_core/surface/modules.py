@@ -250,22 +250,34 @@ def _memory_order(t: torch.Tensor) -> tuple[int, ...]:
     return tuple(range(t.ndim))
 
 
-def _combine(base: torch.Tensor, stacked: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """base + sum_i alpha_i parts_i for every point, (P, B, *out), laid out as ``base`` is: one
-    product (P, z + 1) x (z + 1, B * out) with coefficients (1, alpha), a single pass over
-    memory that writes each point's activations once (one point on a CPU: z adds)."""
-    order = _memory_order(base)
-    if len(alpha) == 1 and alpha.device.type == "cpu":   # one point: z vectorised adds, faster
-        out = torch.add(stacked[0], stacked[1], alpha=float(alpha[0, 0]))   # than an M = 1 GEMM
+def combine_flat(stacked: torch.Tensor, alpha: torch.Tensor,
+                 out: torch.Tensor | None = None) -> torch.Tensor:
+    """(P, N): base + sum_i alpha_i parts_i for the points ``alpha`` (P, z), from ``stacked``
+    (z + 1, N) = base, parts: one product (P, z + 1) x (z + 1, N) with coefficients (1, alpha),
+    a single pass over memory that writes each point's values once (one point on a CPU: z
+    vectorised adds, faster than an M = 1 GEMM); into ``out`` (P, N) when given."""
+    if len(alpha) == 1 and alpha.device.type == "cpu":
+        row = torch.add(stacked[0], stacked[1], alpha=float(alpha[0, 0]),
+                        out=None if out is None else out[0])
         for i in range(1, alpha.shape[1]):
-            out.add_(stacked[i + 1], alpha=float(alpha[0, i]))
-        out = out.unsqueeze(0)
-    else:
-        coef = torch.cat([alpha.new_ones(len(alpha), 1), alpha], dim=1)
-        out = torch.mm(coef, stacked)
-    shape = [base.shape[d] for d in order]
-    inverse = [order.index(d) for d in range(base.ndim)]
-    return out.view(len(alpha), *shape).permute(0, *(d + 1 for d in inverse))
+            row.add_(stacked[i + 1], alpha=float(alpha[0, i]))
+        return row.unsqueeze(0)
+    coef = torch.cat([alpha.new_ones(len(alpha), 1), alpha], dim=1)
+    return torch.mm(coef, stacked, out=out)
+
+
+def laid_out_as(flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(P, *like.shape) from ``flat`` (P, N): P tensors each laid out in memory as ``like``
+    (B, *sample) is (channels-last maps: B, H, W, C), seen with ``like``'s dims (a view)."""
+    order = _memory_order(like)
+    shape = [like.shape[d] for d in order]
+    inverse = [order.index(d) for d in range(like.ndim)]
+    return flat.view(len(flat), *shape).permute(0, *(d + 1 for d in inverse))
+
+
+def _combine(base: torch.Tensor, stacked: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """base + sum_i alpha_i parts_i for every point, (P, B, *out), laid out as ``base`` is."""
+    return laid_out_as(combine_flat(stacked, alpha), base)
 
 
 def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tensor) -> AffineSplit:
@@ -284,7 +296,5 @@ def affine_split(mod: nn.Module, deltas: dict[str, torch.Tensor], a: torch.Tenso
         parts = [t + bias_view(mod, db[i:i + 1], base.ndim - 1)[0] for i, t in enumerate(parts)]
     order = _memory_order(base)      # flat in base's layout, so ``at`` writes that layout
     stacked = torch.stack([t.permute(order).reshape(-1) for t in [base, *parts]])
-    # base from now on is row 0 of the stack (a view: one copy of it, not two)
-    shape = [base.shape[d] for d in order]
-    base = stacked[0].view(shape).permute(*[order.index(d) for d in range(base.ndim)])
+    base = laid_out_as(stacked[:1], base)[0]   # row 0 of the stack: one copy of it, not two
     return AffineSplit(mod, base, stacked, None)
