@@ -164,8 +164,16 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     for root in (spec.submodule_search_locations or []) if spec else []:
         path = Path(root) / "datasets" / "data" / "digits.csv.gz"
         if path.is_file():
-            with gzip.open(path, "rt") as fh:
-                data = np.loadtxt(fh, delimiter=",")
+            try:
+                with gzip.open(path, "rt") as fh:
+                    data = np.loadtxt(fh, delimiter=",", ndmin=2)
+            except (OSError, ValueError, EOFError) as exc:
+                raise DatasetError(f"digits: scikit-learn's data file {path} is unreadable "
+                                   f"({exc}); reinstall scikit-learn") from exc
+            if data.shape != (1797, 65):
+                raise DatasetError(f"digits: scikit-learn's data file {path} holds a "
+                                   f"{data.shape[0]} x {data.shape[1]} table, not 1797 x 65; "
+                                   "reinstall scikit-learn")
             return data[:, :-1], data[:, -1].astype(int, copy=False)
     try:
         from sklearn.datasets import load_digits
